@@ -1,0 +1,49 @@
+package e2e
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"os"
+	"testing"
+	"time"
+
+	"github.com/headroomhq/headroom/test/localstack"
+)
+
+// stack is the running local stack, shared by every test in this package.
+var stack *localstack.State
+
+func TestMain(m *testing.M) {
+	// Building the servers from source takes up to half an hour on a new
+	// machine; starting a built stack well under a minute.
+	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	st, err := localstack.Ensure(ctx, logger)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: local stack:", err)
+		os.Exit(1)
+	}
+	stack = st
+	os.Exit(m.Run())
+}
+
+// eventually polls cond every interval until it returns nil or timeout passes,
+// then fails the test with cond's last error.
+func eventually(t *testing.T, timeout, interval time.Duration, what string, cond func(ctx context.Context) error) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(context.Background(), timeout)
+	defer cancel()
+	var last error
+	for {
+		if last = cond(ctx); last == nil {
+			return
+		}
+		select {
+		case <-ctx.Done():
+			t.Fatalf("%s: not within %s: %v", what, timeout, last)
+		case <-time.After(interval):
+		}
+	}
+}

@@ -1,0 +1,156 @@
+package localstack
+
+import (
+	"bytes"
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"os"
+	"os/exec"
+	"path/filepath"
+	"strings"
+	"syscall"
+	"time"
+)
+
+// RepoRoot returns the root of the headroom module: the nearest parent of the
+// working directory whose go.mod declares it.
+func RepoRoot() (string, error) {
+	dir, err := os.Getwd()
+	if err != nil {
+		return "", err
+	}
+	for {
+		b, err := os.ReadFile(filepath.Join(dir, "go.mod"))
+		if err == nil && bytes.HasPrefix(b, []byte("module github.com/headroomhq/headroom\n")) {
+			return dir, nil
+		}
+		parent := filepath.Dir(dir)
+		if parent == dir {
+			return "", errors.New("not inside the headroom module")
+		}
+		dir = parent
+	}
+}
+
+// DefaultDir is where the stack keeps its state: $HEADROOM_STACK_DIR, or
+// .stack at the repository root.
+func DefaultDir(root string) string {
+	if d := os.Getenv("HEADROOM_STACK_DIR"); d != "" {
+		return d
+	}
+	return filepath.Join(root, ".stack")
+}
+
+// DefaultSpecFile is the spec make stack-up and the tests use.
+func DefaultSpecFile(root string) string { return filepath.Join(root, "test", "stack.yaml") }
+
+// BuildBinaries runs build.sh, which builds whatever server is missing from
+// the per-user cache (minutes, once per machine) and returns its manifest.
+// Build progress goes to stderr.
+func BuildBinaries(ctx context.Context, root string, stderr *os.File) (Binaries, error) {
+	cmd := exec.CommandContext(ctx, "bash", filepath.Join(root, "test", "localstack", "build.sh"))
+	cmd.Stderr = stderr
+	out, err := cmd.Output()
+	if err != nil {
+		return nil, fmt.Errorf("build stack binaries: %w", err)
+	}
+	lines := strings.Split(strings.TrimSpace(string(out)), "\n")
+	return LoadBinaries(lines[len(lines)-1])
+}
+
+// BuildHelper compiles the localstack command into root/bin, for the helper
+// processes (webhook recorder, forwarders) the stack starts.
+func BuildHelper(ctx context.Context, root string) (string, error) {
+	out := filepath.Join(root, "bin", "localstack")
+	cmd := exec.CommandContext(ctx, "go", "build", "-o", out, "./test/localstack/cmd/localstack")
+	cmd.Dir = root
+	if b, err := cmd.CombinedOutput(); err != nil {
+		return "", fmt.Errorf("build localstack helper: %w: %s", err, b)
+	}
+	return out, nil
+}
+
+// Check reports whether every recorded process is alive and every server
+// answers its readiness endpoint.
+func (s *State) Check(ctx context.Context) error {
+	if s.ReadyAt.IsZero() {
+		return errors.New("stack never finished starting")
+	}
+	for _, p := range s.Processes {
+		if !p.alive() {
+			return fmt.Errorf("%s (pid %d) is not running", p.Name, p.PID)
+		}
+	}
+	plain := &http.Client{Timeout: 5 * time.Second}
+	checks := map[string]func(context.Context) error{
+		"influxd":      httpOK(plain, s.InfluxURL+"/ping", ""),
+		"alertmanager": httpOK(plain, s.AlertmanagerURL+"/-/ready", ""),
+		"webhook":      httpOK(plain, s.WebhookURL+"/healthz", ""),
+	}
+	for _, c := range s.Clusters {
+		hc, err := httpClient(c.CAFile)
+		if err != nil {
+			return err
+		}
+		checks[c.Name+" apiserver"] = httpOK(hc, c.Server+"/readyz", c.Token)
+	}
+	for name, check := range checks {
+		if err := check(ctx); err != nil {
+			return fmt.Errorf("%s: %w", name, err)
+		}
+	}
+	return nil
+}
+
+// Ensure returns the stack running in DefaultDir, starting it (and building
+// what it needs) when it is not up or not healthy. A file lock makes
+// concurrent callers, such as several test binaries, start it only once. A
+// stack Ensure starts is left running for the next test run; `make
+// stack-down` stops it.
+func Ensure(ctx context.Context, logger *slog.Logger) (*State, error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	dir := DefaultDir(root)
+	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+		return nil, err
+	}
+	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("stack lock: %w", err)
+	}
+	defer lock.Close()
+	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
+		return nil, fmt.Errorf("stack lock: %w", err)
+	}
+	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
+
+	if st, err := LoadState(dir); err == nil {
+		if err := st.Check(ctx); err == nil {
+			return st, nil
+		} else {
+			logger.Warn("local stack is not healthy; restarting it", "dir", dir, "reason", err)
+		}
+	}
+	if err := Down(dir, logger); err != nil {
+		return nil, fmt.Errorf("stop the old stack: %w", err)
+	}
+	spec, err := LoadSpec(DefaultSpecFile(root))
+	if err != nil {
+		return nil, err
+	}
+	bins, err := BuildBinaries(ctx, root, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	helper, err := BuildHelper(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	logger.Info("starting the local stack", "dir", dir, "clusters", len(spec.Clusters))
+	return Up(ctx, Options{Dir: dir, Spec: spec, Binaries: bins, Helper: helper, Logger: logger})
+}
