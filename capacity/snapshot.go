@@ -49,11 +49,10 @@ type Snapshot struct {
 
 // NewSnapshot pairs nodes with the pods bound to them. Pods on nodes that
 // are not listed are ignored; terminated pods hold nothing.
-func NewSnapshot(nodes []corev1.Node, pods []corev1.Pod, poolLabels []string) *Snapshot {
+func NewSnapshot(nodes []*corev1.Node, pods []*corev1.Pod, poolLabels []string) *Snapshot {
 	s := &Snapshot{Nodes: make([]Node, len(nodes))}
 	index := make(map[string]int, len(nodes))
-	for i := range nodes {
-		n := &nodes[i]
+	for i, n := range nodes {
 		s.Nodes[i] = Node{
 			Name: n.Name, Pool: PoolOf(n, poolLabels), Ready: nodeReady(n),
 			Unschedulable: n.Spec.Unschedulable,
@@ -62,8 +61,7 @@ func NewSnapshot(nodes []corev1.Node, pods []corev1.Pod, poolLabels []string) *S
 		}
 		index[n.Name] = i
 	}
-	for i := range pods {
-		p := &pods[i]
+	for _, p := range pods {
 		if p.Spec.NodeName == "" {
 			if p.Status.Phase == corev1.PodPending {
 				s.Pending++

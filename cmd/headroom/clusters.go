@@ -143,7 +143,7 @@ func fillReport(cmd *cobra.Command, raw *clientcmdapi.Config, context string, ti
 	if err != nil {
 		return fmt.Errorf("list pods: %w", err)
 	}
-	snap := capacity.NewSnapshot(nodes.Items, pods.Items, capacity.DefaultPoolLabels)
+	snap := capacity.NewSnapshot(ptrs(nodes.Items), ptrs(pods.Items), capacity.DefaultPoolLabels)
 	for _, n := range snap.Nodes {
 		cpuA, cpuR := n.Allocatable[corev1.ResourceCPU], n.Requested[corev1.ResourceCPU]
 		memA, memR := n.Allocatable[corev1.ResourceMemory], n.Requested[corev1.ResourceMemory]
@@ -222,4 +222,12 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
+}
+
+func ptrs[T any](items []T) []*T {
+	out := make([]*T, len(items))
+	for i := range items {
+		out[i] = &items[i]
+	}
+	return out
 }

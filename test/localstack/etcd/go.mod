@@ -3,6 +3,6 @@
 // so it is built from this module instead.
 module headroom.local/etcdbuild
 
-go 1.26
+go 1.26.0
 
 require go.etcd.io/etcd/server/v3 v3.6.16
