@@ -1,0 +1,314 @@
+package collector
+
+import (
+	"sort"
+	"time"
+
+	corev1 "k8s.io/api/core/v1"
+
+	"github.com/headroomhq/headroom"
+	"github.com/headroomhq/headroom/capacity"
+)
+
+// Measurements written by the collector; docs/schema.md documents them.
+const (
+	MeasurementApp     = "app"
+	MeasurementNode    = "node"
+	MeasurementCluster = "cluster"
+	MeasurementPod     = "pod"
+)
+
+// Usage is what a container, pod or node used over the last interval.
+type Usage struct {
+	CPUCores    float64
+	HasCPU      bool
+	MemoryBytes uint64
+	HasMemory   bool
+}
+
+// ContainerKey identifies a running container.
+type ContainerKey struct {
+	Namespace, Pod, Container string
+}
+
+// Cycle is one collection cycle of one cluster: the objects the informers
+// held and the usage scraped, ready to be aggregated into points.
+type Cycle struct {
+	Cluster string
+	Time    time.Time // every point of the cycle carries it
+	Nodes   []*corev1.Node
+	Pods    []*corev1.Pod
+	// NodeUsage and ContainerUsage hold what was scraped; a node missing
+	// from Scraped failed this cycle.
+	NodeUsage      map[string]Usage
+	ContainerUsage map[ContainerKey]Usage
+	Scraped        map[string]bool
+}
+
+// Aggregation says how pods become app series.
+type Aggregation struct {
+	AppLabels      []string
+	PoolLabels     []string
+	PodMeasurement bool
+	Owners         OwnerLookup
+}
+
+type appKey struct {
+	namespace, app, kind, workload, container string
+}
+
+type appSums struct {
+	replicas       int64
+	cpuSum, cpuMax float64
+	cpuN           int
+	memSum, memMax uint64
+	memN           int
+	cpuReq, cpuLim int64 // millicores
+	memReq, memLim int64
+	restarts       int64
+}
+
+// Points aggregates a cycle into app, node and cluster points (and pod
+// points when asked). App series carry no host or pod tag, so a pod that
+// moves to another node stays in its series; replicas are summed, never
+// written side by side (InfluxDB would keep only the last of equal series).
+func (a Aggregation) Points(c Cycle) []headroom.Point {
+	apps := map[appKey]*appSums{}
+	var points []headroom.Point
+	for _, pod := range c.Pods {
+		if pod.Status.Phase != corev1.PodRunning || pod.Spec.NodeName == "" {
+			continue
+		}
+		w := WorkloadOf(pod, a.Owners)
+		app := AppOf(pod, a.AppLabels, w)
+		restarts := map[string]int32{}
+		for _, st := range pod.Status.ContainerStatuses {
+			restarts[st.Name] = st.RestartCount
+		}
+		for _, st := range pod.Status.InitContainerStatuses {
+			restarts[st.Name] = st.RestartCount
+		}
+		for _, ctr := range runningContainers(pod) {
+			k := appKey{pod.Namespace, app, w.Kind, w.Name, ctr.Name}
+			s := apps[k]
+			if s == nil {
+				s = &appSums{}
+				apps[k] = s
+			}
+			s.replicas++
+			s.restarts += int64(restarts[ctr.Name])
+			s.cpuReq += ctr.Resources.Requests.Cpu().MilliValue()
+			s.cpuLim += ctr.Resources.Limits.Cpu().MilliValue()
+			s.memReq += ctr.Resources.Requests.Memory().Value()
+			s.memLim += ctr.Resources.Limits.Memory().Value()
+			u, ok := c.ContainerUsage[ContainerKey{pod.Namespace, pod.Name, ctr.Name}]
+			if ok && u.HasCPU {
+				s.cpuSum += u.CPUCores
+				s.cpuMax = max(s.cpuMax, u.CPUCores)
+				s.cpuN++
+			}
+			if ok && u.HasMemory {
+				s.memSum += u.MemoryBytes
+				s.memMax = max(s.memMax, u.MemoryBytes)
+				s.memN++
+			}
+			if a.PodMeasurement {
+				points = append(points, podPoint(c, pod, app, w, ctr.Name, u, restarts[ctr.Name]))
+			}
+		}
+	}
+	keys := make([]appKey, 0, len(apps))
+	for k := range apps {
+		keys = append(keys, k)
+	}
+	sort.Slice(keys, func(i, j int) bool { return lessAppKey(keys[i], keys[j]) })
+	for _, k := range keys {
+		s := apps[k]
+		fields := []headroom.Field{
+			{Key: "replicas", Value: s.replicas},
+			{Key: "restarts", Value: s.restarts},
+			{Key: "cpu_request_cores_sum", Value: float64(s.cpuReq) / 1000},
+			{Key: "cpu_limit_cores_sum", Value: float64(s.cpuLim) / 1000},
+			{Key: "memory_request_bytes_sum", Value: s.memReq},
+			{Key: "memory_limit_bytes_sum", Value: s.memLim},
+		}
+		if s.cpuN > 0 {
+			fields = append(fields,
+				headroom.Field{Key: "cpu_usage_cores_sum", Value: s.cpuSum},
+				headroom.Field{Key: "cpu_usage_cores_max", Value: s.cpuMax},
+				headroom.Field{Key: "cpu_usage_replicas", Value: int64(s.cpuN)})
+		}
+		if s.memN > 0 {
+			fields = append(fields,
+				headroom.Field{Key: "memory_working_set_bytes_sum", Value: int64(s.memSum)},
+				headroom.Field{Key: "memory_working_set_bytes_max", Value: int64(s.memMax)},
+				headroom.Field{Key: "memory_usage_replicas", Value: int64(s.memN)})
+		}
+		points = append(points, headroom.Point{
+			Measurement: MeasurementApp,
+			Tags: []headroom.Tag{{Key: "app", Value: k.app}, {Key: "cluster", Value: c.Cluster},
+				{Key: "container", Value: k.container}, {Key: "namespace", Value: k.namespace},
+				{Key: "workload", Value: k.workload}, {Key: "workload_kind", Value: k.kind}},
+			Fields: fields,
+			Time:   c.Time,
+		})
+	}
+	return append(points, a.nodeAndClusterPoints(c)...)
+}
+
+func (a Aggregation) nodeAndClusterPoints(c Cycle) []headroom.Point {
+	snap := capacity.NewSnapshot(c.Nodes, c.Pods, a.PoolLabels)
+	var points []headroom.Point
+	var tot struct {
+		ready, scraped, failed, running, pending int64
+		cpuAlloc, cpuReq, cpuUsed                float64
+		memAlloc, memReq, memUsed                int64
+		podsAlloc, pods                          int64
+	}
+	for i, n := range snap.Nodes {
+		cpuA, cpuR := n.Allocatable[corev1.ResourceCPU], n.Requested[corev1.ResourceCPU]
+		memA, memR := n.Allocatable[corev1.ResourceMemory], n.Requested[corev1.ResourceMemory]
+		podsA := n.Allocatable[corev1.ResourcePods]
+		fields := []headroom.Field{
+			{Key: "cpu_allocatable_cores", Value: float64(cpuA.MilliValue()) / 1000},
+			{Key: "cpu_requested_cores", Value: float64(cpuR.MilliValue()) / 1000},
+			{Key: "memory_allocatable_bytes", Value: memA.Value()},
+			{Key: "memory_requested_bytes", Value: memR.Value()},
+			{Key: "pods_allocatable", Value: podsA.Value()},
+			{Key: "pods", Value: int64(n.Pods)},
+			{Key: "ready", Value: n.Ready},
+			{Key: "unschedulable", Value: n.Unschedulable},
+			{Key: "scraped", Value: c.Scraped[n.Name]},
+		}
+		for _, cond := range []corev1.NodeConditionType{corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure} {
+			fields = append(fields, headroom.Field{Key: conditionField(cond), Value: hasCondition(c.Nodes[i], cond)})
+		}
+		if u, ok := c.NodeUsage[n.Name]; ok {
+			if u.HasCPU {
+				fields = append(fields, headroom.Field{Key: "cpu_usage_cores", Value: u.CPUCores})
+				tot.cpuUsed += u.CPUCores
+			}
+			if u.HasMemory {
+				fields = append(fields, headroom.Field{Key: "memory_working_set_bytes", Value: int64(u.MemoryBytes)})
+				tot.memUsed += int64(u.MemoryBytes)
+			}
+		}
+		points = append(points, headroom.Point{
+			Measurement: MeasurementNode,
+			Tags: []headroom.Tag{{Key: "cluster", Value: c.Cluster}, {Key: "node", Value: n.Name},
+				{Key: "pool", Value: n.Pool}},
+			Fields: fields,
+			Time:   c.Time,
+		})
+		if n.Ready {
+			tot.ready++
+		}
+		if c.Scraped[n.Name] {
+			tot.scraped++
+		} else {
+			tot.failed++
+		}
+		tot.cpuAlloc += float64(cpuA.MilliValue()) / 1000
+		tot.cpuReq += float64(cpuR.MilliValue()) / 1000
+		tot.memAlloc += memA.Value()
+		tot.memReq += memR.Value()
+		tot.podsAlloc += podsA.Value()
+		tot.pods += int64(n.Pods)
+	}
+	for _, p := range c.Pods {
+		switch p.Status.Phase {
+		case corev1.PodRunning:
+			tot.running++
+		case corev1.PodPending:
+			tot.pending++
+		}
+	}
+	points = append(points, headroom.Point{
+		Measurement: MeasurementCluster,
+		Tags:        []headroom.Tag{{Key: "cluster", Value: c.Cluster}},
+		Fields: []headroom.Field{
+			{Key: "nodes", Value: int64(len(snap.Nodes))},
+			{Key: "nodes_ready", Value: tot.ready},
+			{Key: "nodes_scraped", Value: tot.scraped},
+			{Key: "nodes_failed", Value: tot.failed},
+			{Key: "cpu_allocatable_cores", Value: tot.cpuAlloc},
+			{Key: "cpu_requested_cores", Value: tot.cpuReq},
+			{Key: "cpu_usage_cores", Value: tot.cpuUsed},
+			{Key: "memory_allocatable_bytes", Value: tot.memAlloc},
+			{Key: "memory_requested_bytes", Value: tot.memReq},
+			{Key: "memory_working_set_bytes", Value: tot.memUsed},
+			{Key: "pods_allocatable", Value: tot.podsAlloc},
+			{Key: "pods", Value: tot.pods},
+			{Key: "pods_running", Value: tot.running},
+			{Key: "pods_pending", Value: tot.pending},
+		},
+		Time: c.Time,
+	})
+	return points
+}
+
+func podPoint(c Cycle, pod *corev1.Pod, app string, w Workload, container string, u Usage, restarts int32) headroom.Point {
+	fields := []headroom.Field{{Key: "restarts", Value: int64(restarts)}, {Key: "node", Value: pod.Spec.NodeName}}
+	if u.HasCPU {
+		fields = append(fields, headroom.Field{Key: "cpu_usage_cores", Value: u.CPUCores})
+	}
+	if u.HasMemory {
+		fields = append(fields, headroom.Field{Key: "memory_working_set_bytes", Value: int64(u.MemoryBytes)})
+	}
+	return headroom.Point{
+		Measurement: MeasurementPod,
+		Tags: []headroom.Tag{{Key: "app", Value: app}, {Key: "cluster", Value: c.Cluster},
+			{Key: "container", Value: container}, {Key: "namespace", Value: pod.Namespace},
+			{Key: "pod", Value: pod.Name}, {Key: "workload", Value: w.Name}, {Key: "workload_kind", Value: w.Kind}},
+		Fields: fields,
+		Time:   c.Time,
+	}
+}
+
+// runningContainers are the containers that run for the pod's life: its
+// containers and its restartable init containers (sidecars).
+func runningContainers(pod *corev1.Pod) []corev1.Container {
+	out := pod.Spec.Containers
+	for _, c := range pod.Spec.InitContainers {
+		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
+			out = append(out[:len(out):len(out)], c)
+		}
+	}
+	return out
+}
+
+func hasCondition(n *corev1.Node, t corev1.NodeConditionType) bool {
+	for _, c := range n.Status.Conditions {
+		if c.Type == t {
+			return c.Status == corev1.ConditionTrue
+		}
+	}
+	return false
+}
+
+func conditionField(t corev1.NodeConditionType) string {
+	switch t {
+	case corev1.NodeMemoryPressure:
+		return "memory_pressure"
+	case corev1.NodeDiskPressure:
+		return "disk_pressure"
+	default:
+		return "pid_pressure"
+	}
+}
+
+func lessAppKey(a, b appKey) bool {
+	if a.namespace != b.namespace {
+		return a.namespace < b.namespace
+	}
+	if a.app != b.app {
+		return a.app < b.app
+	}
+	if a.workload != b.workload {
+		return a.workload < b.workload
+	}
+	if a.kind != b.kind {
+		return a.kind < b.kind
+	}
+	return a.container < b.container
+}

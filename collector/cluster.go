@@ -1,0 +1,339 @@
+package collector
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"math/rand/v2"
+	"sync"
+	"sync/atomic"
+	"time"
+
+	"golang.org/x/sync/errgroup"
+	corev1 "k8s.io/api/core/v1"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/apimachinery/pkg/runtime/schema"
+	"k8s.io/client-go/informers"
+	"k8s.io/client-go/kubernetes"
+	listersv1 "k8s.io/client-go/listers/core/v1"
+	"k8s.io/client-go/metadata"
+	"k8s.io/client-go/metadata/metadatainformer"
+	"k8s.io/client-go/tools/cache"
+
+	"github.com/headroomhq/headroom"
+	"github.com/headroomhq/headroom/collector/decode"
+)
+
+// Sink stores a cycle's points durably. Write returns only once the points
+// are safe (on disk); only then are they counted as collected.
+type Sink interface {
+	Write(ctx context.Context, points []headroom.Point) error
+}
+
+// ClusterOptions configure the collection of one cluster.
+type ClusterOptions struct {
+	Name     string               // the cluster tag
+	Client   kubernetes.Interface // for the node and pod informers
+	Metadata metadata.Interface   // for ReplicaSet and Job owners; nil skips owner lookups
+	// Exactly one of NodeScraper (kubelet, kubelet-proxy) and ClusterScraper
+	// (metrics-server) is set.
+	NodeScraper    NodeScraper
+	ClusterScraper ClusterScraper
+	Interval       time.Duration // default 15s
+	Timeout        time.Duration // per node; default 5s
+	Jitter         time.Duration // random start delay per node, within [0, Jitter)
+	Concurrency    int           // nodes scraped at once; default 20
+	Aggregation    Aggregation
+	Sink           Sink
+	Metrics        *Metrics
+	Logger         *slog.Logger
+	Now            func() time.Time // clock; default time.Now
+}
+
+// Cluster collects one cluster: informers built once, then a cycle every
+// Interval. A failing node never delays the others beyond Timeout, and a
+// failing cluster never touches another Cluster.
+type Cluster struct {
+	opts    ClusterOptions
+	nodes   listersv1.NodeLister
+	pods    listersv1.PodLister
+	factory informers.SharedInformerFactory
+	meta    metadatainformer.SharedInformerFactory
+	owners  *ownerIndex
+	// Rates from cumulative counters, per container and per node.
+	containerRates decode.Rates[ContainerKey]
+	nodeRates      decode.Rates[string]
+	synced         atomic.Bool
+	lastSuccess    atomic.Int64 // unix nanoseconds
+}
+
+// NewCluster validates opts and builds the informers (not yet started).
+func NewCluster(opts ClusterOptions) (*Cluster, error) {
+	if opts.Name == "" || opts.Client == nil || opts.Sink == nil {
+		return nil, errors.New("collector: Name, Client and Sink are required")
+	}
+	if (opts.NodeScraper == nil) == (opts.ClusterScraper == nil) {
+		return nil, errors.New("collector: set exactly one of NodeScraper and ClusterScraper")
+	}
+	if opts.Interval <= 0 {
+		opts.Interval = 15 * time.Second
+	}
+	if opts.Timeout <= 0 {
+		opts.Timeout = 5 * time.Second
+	}
+	if opts.Timeout+opts.Jitter >= opts.Interval {
+		return nil, fmt.Errorf("collector %s: timeout %s + jitter %s must be shorter than interval %s",
+			opts.Name, opts.Timeout, opts.Jitter, opts.Interval)
+	}
+	if opts.Concurrency <= 0 {
+		opts.Concurrency = 20
+	}
+	if opts.Metrics == nil {
+		opts.Metrics = NewMetrics(nil)
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.New(slog.DiscardHandler)
+	}
+	if opts.Now == nil {
+		opts.Now = time.Now
+	}
+	if len(opts.Aggregation.AppLabels) == 0 {
+		opts.Aggregation.AppLabels = DefaultAppLabels
+	}
+	opts.Logger = opts.Logger.With("cluster", opts.Name)
+	c := &Cluster{opts: opts}
+	c.factory = informers.NewSharedInformerFactoryWithOptions(opts.Client, 0,
+		informers.WithTransform(stripManagedFields))
+	c.nodes = c.factory.Core().V1().Nodes().Lister()
+	c.pods = c.factory.Core().V1().Pods().Lister()
+	if opts.Metadata != nil {
+		c.meta = metadatainformer.NewSharedInformerFactory(opts.Metadata, 0)
+		c.owners = &ownerIndex{
+			replicaSets: c.meta.ForResource(schema.GroupVersionResource{Group: "apps", Version: "v1", Resource: "replicasets"}).Lister(),
+			jobs:        c.meta.ForResource(schema.GroupVersionResource{Group: "batch", Version: "v1", Resource: "jobs"}).Lister(),
+		}
+		c.opts.Aggregation.Owners = c.owners
+	}
+	return c, nil
+}
+
+// Synced reports whether the informers have synced (for /readyz).
+func (c *Cluster) Synced() bool { return c.synced.Load() }
+
+// LastSuccess is when a cycle last stored its points (zero before the first).
+func (c *Cluster) LastSuccess() time.Time {
+	ns := c.lastSuccess.Load()
+	if ns == 0 {
+		return time.Time{}
+	}
+	return time.Unix(0, ns)
+}
+
+// Name is the cluster's name.
+func (c *Cluster) Name() string { return c.opts.Name }
+
+// Run starts the informers, waits for them to sync, then runs a cycle every
+// Interval until ctx ends. It returns nil on cancellation; it returns an
+// error only if the informers cannot start.
+func (c *Cluster) Run(ctx context.Context) error {
+	c.factory.Start(ctx.Done())
+	defer c.factory.Shutdown()
+	if c.meta != nil {
+		c.meta.Start(ctx.Done())
+		defer c.meta.Shutdown()
+	}
+	for typ, ok := range c.factory.WaitForCacheSync(ctx.Done()) {
+		if !ok {
+			if ctx.Err() != nil {
+				return nil
+			}
+			return fmt.Errorf("cluster %s: %v informer did not sync", c.opts.Name, typ)
+		}
+	}
+	if c.meta != nil {
+		c.meta.WaitForCacheSync(ctx.Done())
+	}
+	c.synced.Store(true)
+	c.opts.Metrics.informerSynced.WithLabelValues(c.opts.Name).Set(1)
+	c.opts.Logger.Info("informers synced")
+
+	t := time.NewTicker(c.opts.Interval)
+	defer t.Stop()
+	for {
+		c.Cycle(ctx)
+		select {
+		case <-ctx.Done():
+			return nil
+		case <-t.C:
+		}
+	}
+}
+
+// Cycle scrapes every node once, aggregates and hands the points to the
+// sink. It is exported for tests that drive cycles themselves.
+func (c *Cluster) Cycle(ctx context.Context) {
+	start := c.opts.Now()
+	name := c.opts.Name
+	m := c.opts.Metrics
+	m.cycles.WithLabelValues(name).Inc()
+	nodes, _ := c.nodes.List(labels.Everything())
+	pods, _ := c.pods.List(labels.Everything())
+	cy := Cycle{
+		Cluster: name, Time: start.Truncate(time.Second), Nodes: nodes, Pods: pods,
+		NodeUsage: map[string]Usage{}, ContainerUsage: map[ContainerKey]Usage{}, Scraped: map[string]bool{},
+	}
+	results, failed := c.scrape(ctx, nodes)
+	if failed > 0 {
+		m.partialCycles.WithLabelValues(name).Inc()
+	}
+	for _, r := range results {
+		c.addUsage(&cy, r)
+	}
+	c.containerRates.Forget()
+	c.nodeRates.Forget()
+	points := c.opts.Aggregation.Points(cy)
+	if err := c.opts.Sink.Write(ctx, points); err != nil {
+		m.sinkErrors.WithLabelValues(name).Inc()
+		c.opts.Logger.Error("points not stored", "points", len(points), "err", err)
+		return
+	}
+	m.points.WithLabelValues(name).Add(float64(len(points)))
+	now := c.opts.Now()
+	c.lastSuccess.Store(now.UnixNano())
+	m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
+	m.cycleDuration.WithLabelValues(name).Observe(now.Sub(start).Seconds())
+	c.opts.Logger.Debug("cycle done", "nodes", len(nodes), "failed", failed, "points", len(points),
+		"took", now.Sub(start))
+}
+
+type scrapeResult struct {
+	node string // "" for a cluster-wide scrape
+	res  *decode.Result
+}
+
+func (c *Cluster) scrape(ctx context.Context, nodes []*corev1.Node) ([]scrapeResult, int) {
+	name, m := c.opts.Name, c.opts.Metrics
+	if c.opts.ClusterScraper != nil {
+		sctx, cancel := context.WithTimeout(ctx, c.opts.Timeout)
+		defer cancel()
+		t0 := time.Now()
+		res, err := c.opts.ClusterScraper.ScrapeCluster(sctx)
+		m.nodeDuration.WithLabelValues(name).Observe(time.Since(t0).Seconds())
+		if err != nil {
+			m.nodesFailed.WithLabelValues(name).Add(float64(len(nodes)))
+			c.opts.Logger.Warn("scrape failed", "err", err)
+			return nil, len(nodes)
+		}
+		m.nodesScraped.WithLabelValues(name).Add(float64(len(nodes)))
+		return []scrapeResult{{res: res}}, 0
+	}
+	var (
+		mu      sync.Mutex
+		results = make([]scrapeResult, 0, len(nodes))
+		failed  int
+	)
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(c.opts.Concurrency)
+	for _, n := range nodes {
+		g.Go(func() error {
+			if c.opts.Jitter > 0 {
+				select {
+				case <-gctx.Done():
+					return nil
+				case <-time.After(rand.N(c.opts.Jitter)):
+				}
+			}
+			sctx, cancel := context.WithTimeout(gctx, c.opts.Timeout)
+			defer cancel()
+			t0 := time.Now()
+			res, err := c.opts.NodeScraper.ScrapeNode(sctx, n)
+			m.nodeDuration.WithLabelValues(name).Observe(time.Since(t0).Seconds())
+			mu.Lock()
+			defer mu.Unlock()
+			if err != nil {
+				failed++
+				m.nodesFailed.WithLabelValues(name).Inc()
+				c.opts.Logger.Warn("node scrape failed", "node", n.Name, "err", err)
+				return nil // one node never fails the others
+			}
+			m.nodesScraped.WithLabelValues(name).Inc()
+			results = append(results, scrapeResult{node: n.Name, res: res})
+			return nil
+		})
+	}
+	_ = g.Wait()
+	return results, failed
+}
+
+// addUsage turns one scrape's samples into usage: rates from cumulative
+// counters where the source gives no rate itself.
+func (c *Cluster) addUsage(cy *Cycle, r scrapeResult) {
+	for _, n := range r.res.Nodes {
+		name := n.Name
+		if name == "" {
+			name = r.node
+		}
+		u := Usage{MemoryBytes: n.MemoryWorkingSetBytes, HasMemory: n.HasMemory}
+		u.CPUCores, u.HasCPU = cores(&c.nodeRates, name, time.Time{}, n.CPU)
+		cy.NodeUsage[name] = u
+		cy.Scraped[name] = true
+	}
+	if r.node != "" {
+		cy.Scraped[r.node] = true
+	}
+	for _, ctr := range r.res.Containers {
+		k := ContainerKey{ctr.Namespace, ctr.Pod, ctr.Container}
+		u := Usage{MemoryBytes: ctr.MemoryWorkingSetBytes, HasMemory: ctr.HasMemory}
+		u.CPUCores, u.HasCPU = cores(&c.containerRates, k, ctr.StartTime, ctr.CPU)
+		cy.ContainerUsage[k] = u
+	}
+}
+
+// cores is the source's own rate when it gives one (summary,
+// metrics.k8s.io), else the rate of the cumulative counter since the last cycle.
+func cores[K comparable](rates *decode.Rates[K], key K, start time.Time, cpu decode.CPU) (float64, bool) {
+	if cpu.HasCores {
+		return cpu.Cores, true
+	}
+	if !cpu.HasCumulative {
+		return 0, false
+	}
+	v, _, ok := rates.Observe(key, decode.Sample{StartTime: start, Time: cpu.Time, CumulativeSeconds: cpu.CumulativeSeconds})
+	return v, ok
+}
+
+// stripManagedFields drops what the collector never reads, to keep the
+// informer caches small.
+func stripManagedFields(obj any) (any, error) {
+	if acc, ok := obj.(metav1.ObjectMetaAccessor); ok {
+		acc.GetObjectMeta().SetManagedFields(nil)
+	}
+	return obj, nil
+}
+
+// ownerIndex answers owner lookups from metadata-only informers.
+type ownerIndex struct {
+	replicaSets, jobs cache.GenericLister
+}
+
+func (o *ownerIndex) owner(l cache.GenericLister, namespace, name string) *metav1.OwnerReference {
+	obj, err := l.ByNamespace(namespace).Get(name)
+	if err != nil {
+		return nil
+	}
+	m, ok := obj.(*metav1.PartialObjectMetadata)
+	if !ok {
+		return nil
+	}
+	return metav1.GetControllerOfNoCopy(m)
+}
+
+func (o *ownerIndex) ReplicaSetOwner(namespace, name string) *metav1.OwnerReference {
+	return o.owner(o.replicaSets, namespace, name)
+}
+
+func (o *ownerIndex) JobOwner(namespace, name string) *metav1.OwnerReference {
+	return o.owner(o.jobs, namespace, name)
+}
