@@ -155,7 +155,7 @@ func smokeCluster(t *testing.T, c localstack.ClusterState) {
 		onNode[p.Spec.NodeName] = append(onNode[p.Spec.NodeName], p.Name)
 	}
 	for _, n := range nodes.Items {
-		body := eventuallyKubelet(t, n)
+		body := eventuallyKubelet(t, n, onNode[n.Name])
 		if !strings.Contains(body, "node_cpu_usage_seconds_total") || !strings.Contains(body, "node_memory_working_set_bytes") {
 			t.Errorf("node %s: resource metrics lack node cpu or memory:\n%s", n.Name, firstLines(body, 10))
 		}
@@ -205,7 +205,7 @@ func smokeCluster(t *testing.T, c localstack.ClusterState) {
 // does: InternalIP, the kubelet port from node status, the path from the
 // node's annotation. The first scrape after a pod starts may lack it, so the
 // caller's checks are on the final body.
-func eventuallyKubelet(t *testing.T, n corev1.Node) string {
+func eventuallyKubelet(t *testing.T, n corev1.Node, pods []string) string {
 	t.Helper()
 	var ip string
 	for _, a := range n.Status.Addresses {
@@ -237,8 +237,10 @@ func eventuallyKubelet(t *testing.T, n corev1.Node) string {
 			return fmt.Errorf("%s: %s", url, resp.Status)
 		}
 		body = string(b)
-		if !strings.Contains(body, "container_memory_working_set_bytes") && n.Labels[localstack.PoolLabel] == "general" {
-			return fmt.Errorf("no container metrics yet")
+		for _, pod := range pods {
+			if !strings.Contains(body, `pod="`+pod+`"`) {
+				return fmt.Errorf("no container metrics for %s yet", pod)
+			}
 		}
 		return nil
 	})

@@ -205,6 +205,7 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 		"--authorization-mode=Node,RBAC",
 		"--kubelet-client-certificate=" + pki.KubeletClient.CertFile,
 		"--kubelet-client-key=" + pki.KubeletClient.KeyFile,
+		"--kubelet-preferred-address-types=InternalIP",
 		"--requestheader-client-ca-file=" + pki.FrontProxyCA.CertFile,
 		"--requestheader-allowed-names=front-proxy-client",
 		"--requestheader-extra-headers-prefix=X-Remote-Extra-",
@@ -255,6 +256,9 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 		"--node-ip=" + c.KubeletIP, "--node-port=" + itoa(kwokPort),
 		"--server-address=" + net.JoinHostPort(kwokListen, itoa(kwokPort)),
 		"--cidr=10.0.0.1/16",
+		// Without it kwok renews no node leases, and the node lifecycle
+		// controller marks every node NotReady after its grace period.
+		"--node-lease-duration-seconds=40",
 	}, tlsArgs...), wrap...)
 	if err != nil {
 		return c, err
@@ -282,7 +286,7 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 		return c, err
 	}
 	for _, pool := range spec.Pools {
-		if err := CreateNodePool(ctx, cs, pool); err != nil {
+		if err := CreateNodePool(ctx, cs, c, pool); err != nil {
 			return c, err
 		}
 	}

@@ -17,9 +17,10 @@ import (
 var kwokConfig []byte
 
 // NodeObjects returns the Node objects for a pool. They carry the annotation
-// kwok manages, the kubelet resource-metrics path kwok serves, and no
-// status.addresses: kwok fills InternalIP and the kubelet port itself.
-func NodeObjects(p NodePool) ([]*corev1.Node, error) {
+// kwok manages, the kubelet resource-metrics path kwok serves, and their
+// addresses: metrics-server cannot scrape a node without an InternalIP, and
+// kwok's own initialize stage leaves it out. kwok fills the kubelet port.
+func NodeObjects(p NodePool, kubeletIP string) ([]*corev1.Node, error) {
 	rl, err := p.ResourceList()
 	if err != nil {
 		return nil, fmt.Errorf("pool %s: %w", p.Name, err)
@@ -51,6 +52,12 @@ func NodeObjects(p NodePool) ([]*corev1.Node, error) {
 			Status: corev1.NodeStatus{
 				Capacity:    rl.DeepCopy(),
 				Allocatable: rl.DeepCopy(),
+				// Both types: kwok's initialize stage writes an empty address
+				// list over a node that lacks either. The apiserver and
+				// metrics-server are told to use InternalIP only, so that no
+				// host name is ever sent to the machine's resolver.
+				Addresses: []corev1.NodeAddress{{Type: corev1.NodeInternalIP, Address: kubeletIP},
+					{Type: corev1.NodeHostName, Address: name}},
 			},
 		})
 	}
@@ -59,8 +66,8 @@ func NodeObjects(p NodePool) ([]*corev1.Node, error) {
 
 // CreateNodePool creates the pool's nodes in a running cluster; kwok, already
 // watching, makes them Ready. Nodes that already exist are left alone.
-func CreateNodePool(ctx context.Context, cs kubernetes.Interface, p NodePool) error {
-	nodes, err := NodeObjects(p)
+func CreateNodePool(ctx context.Context, cs kubernetes.Interface, c ClusterState, p NodePool) error {
+	nodes, err := NodeObjects(p, c.KubeletIP)
 	if err != nil {
 		return err
 	}
@@ -78,7 +85,7 @@ func CreateNodePool(ctx context.Context, cs kubernetes.Interface, p NodePool) er
 		}
 		// Should create ever drop status, capacity and allocatable go in
 		// through the status subresource.
-		created.Status.Capacity, created.Status.Allocatable = status.Capacity, status.Allocatable
+		created.Status.Capacity, created.Status.Allocatable, created.Status.Addresses = status.Capacity, status.Allocatable, status.Addresses
 		if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: "localstack"}); err != nil {
 			return fmt.Errorf("set status of node %s: %w", n.Name, err)
 		}

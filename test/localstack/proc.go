@@ -20,6 +20,9 @@ type Process struct {
 	Binary string   `json:"binary"`
 	Args   []string `json:"args"`
 	Log    string   `json:"log"`
+	// StartTicks is the process's start time (field 22 of /proc/PID/stat):
+	// with the PID it identifies the process even after the PID is reused.
+	StartTicks uint64 `json:"startTicks"`
 }
 
 // startProcess starts binary detached from the caller (own process group, no
@@ -42,32 +45,43 @@ func startProcess(logDir, name, binary string, args []string, env []string, wrap
 		return Process{}, fmt.Errorf("start %s: %w", name, err)
 	}
 	p := Process{Name: name, PID: cmd.Process.Pid, Binary: binary, Args: args, Log: logPath}
+	p.StartTicks, _, _ = procStat(p.PID)
 	// Reap it in the background if it dies while we are still running, so a
 	// crash shows up as "not alive" rather than as a zombie that looks alive.
 	go func() { _ = cmd.Wait() }()
 	return p, nil
 }
 
-// alive reports whether p is still the process we started: the PID exists, is
-// not a zombie, and its command line still names our binary. PIDs are reused,
-// so the command line check keeps Down from signalling a stranger.
+// alive reports whether p is still the process we started: the PID exists,
+// is not a zombie, and started when ours did. PIDs are reused, so the start
+// time keeps Down from signalling a stranger. (The command line is no good
+// for this: right after exec it can still be empty.)
 func (p Process) alive() bool {
 	if p.PID <= 0 {
 		return false
 	}
-	stat, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", p.PID))
+	start, state, err := procStat(p.PID)
+	return err == nil && state != 'Z' && state != 'X' && start == p.StartTicks
+}
+
+// procStat reads a process's start time and state from /proc/PID/stat.
+func procStat(pid int) (startTicks uint64, state byte, err error) {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
 	if err != nil {
-		return false
+		return 0, 0, err
 	}
-	// Field 3, after the parenthesised command, is the state.
-	if i := bytes.LastIndexByte(stat, ')'); i > 0 && i+2 < len(stat) && stat[i+2] == 'Z' {
-		return false
+	// The command name is in parentheses and may hold spaces; fields after
+	// it start with field 3 (state); field 22 is the start time.
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: no command name", pid)
 	}
-	cmdline, err := os.ReadFile(fmt.Sprintf("/proc/%d/cmdline", p.PID))
-	if err != nil {
-		return false
+	fields := strings.Fields(string(b[i+1:]))
+	if len(fields) < 20 {
+		return 0, 0, fmt.Errorf("/proc/%d/stat: %d fields", pid, len(fields))
 	}
-	return bytes.Contains(cmdline, []byte(p.Binary))
+	startTicks, err = strconv.ParseUint(fields[19], 10, 64)
+	return startTicks, fields[0][0], err
 }
 
 // stopProcess sends SIGTERM to p's process group, waits up to grace for it to

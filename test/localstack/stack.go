@@ -227,8 +227,8 @@ func Up(ctx context.Context, opts Options) (st *State, err error) {
 		return nil, err
 	}
 	defer func() {
-		if err != nil {
-			s.log.Error("start-up failed; stopping what was started", "err", err)
+		if err != nil && os.Getenv("HEADROOM_STACK_KEEP_FAILED") == "" {
+			s.log.Error("start-up failed; stopping what was started (HEADROOM_STACK_KEEP_FAILED=1 keeps it for a look)", "err", err)
 			_ = Down(opts.Dir, opts.Logger)
 		}
 	}()
