@@ -199,7 +199,9 @@ func TestAppOfPrecedence(t *testing.T) {
 	}
 }
 
-type fakeOwners struct{ rs, jobs map[string]*metav1.OwnerReference }
+type fakeOwners struct {
+	rs, jobs map[string]*metav1.OwnerReference
+}
 
 func (f fakeOwners) ReplicaSetOwner(_, name string) *metav1.OwnerReference { return f.rs[name] }
 func (f fakeOwners) JobOwner(_, name string) *metav1.OwnerReference        { return f.jobs[name] }
