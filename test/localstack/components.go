@@ -6,7 +6,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"path/filepath"
 	"strings"
@@ -45,7 +44,7 @@ func (s *stack) startEtcd(ctx context.Context, clientPort, peerPort int) (string
 	return clientURL, nil
 }
 
-const influxConfig = `reporting-disabled = true
+const influxConfigTemplate = `reporting-disabled = true
 bind-address = "%[1]s"
 [meta]
   dir = "%[2]s/meta"
@@ -67,35 +66,20 @@ bind-address = "%[1]s"
 `
 
 func (s *stack) startInflux(ctx context.Context, httpPort, bindPort int) error {
-	dir := filepath.Join(s.opts.Dir, "influxdb")
-	if err := os.MkdirAll(dir, 0o755); err != nil {
+	in := &Influx{bin: s.opts.Binaries["influxd"], dir: filepath.Join(s.opts.Dir, "influxdb"),
+		logDir: filepath.Join(s.opts.Dir, "logs"), httpPort: httpPort, bindPort: bindPort,
+		URL: "http://" + hostPort(httpPort)}
+	if err := in.Start(ctx); err != nil {
 		return err
 	}
-	conf := filepath.Join(dir, "influxdb.conf")
-	if err := os.WriteFile(conf, fmt.Appendf(nil, influxConfig, hostPort(bindPort), dir, hostPort(httpPort)), 0o644); err != nil {
+	if err := s.record(in.proc); err != nil {
 		return err
 	}
-	p, err := s.start("influxd", "influxd", []string{"run", "-config", conf})
-	if err != nil {
+	if err := in.CreateDatabase(ctx, InfluxDatabase); err != nil {
 		return err
-	}
-	base := "http://" + hostPort(httpPort)
-	c := &http.Client{Timeout: 5 * time.Second}
-	if err := pollUntil(ctx, "influxd", &p, 100*time.Millisecond, httpOK(c, base+"/ping", "")); err != nil {
-		return err
-	}
-	// Create the database; the 1.x /query endpoint does it idempotently.
-	q := url.Values{"q": {fmt.Sprintf("CREATE DATABASE %q", InfluxDatabase)}}
-	resp, err := c.PostForm(base+"/query", q)
-	if err != nil {
-		return fmt.Errorf("create influx database: %w", err)
-	}
-	resp.Body.Close()
-	if resp.StatusCode != http.StatusOK {
-		return fmt.Errorf("create influx database: %s", resp.Status)
 	}
 	s.mu.Lock()
-	s.state.InfluxURL = base
+	s.state.InfluxURL = in.URL
 	s.mu.Unlock()
 	return nil
 }

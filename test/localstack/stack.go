@@ -88,10 +88,12 @@ type State struct {
 	AlertmanagerURL string `json:"alertmanagerURL"`
 	// WebhookURL is the recorder Alertmanager notifies; GET WebhookURL+"/received"
 	// lists every notification it got.
-	WebhookURL string    `json:"webhookURL"`
-	Processes  []Process `json:"processes"`
-	StartedAt  time.Time `json:"startedAt"`
-	ReadyAt    time.Time `json:"readyAt"`
+	WebhookURL string `json:"webhookURL"`
+	// Binaries the stack runs, for tests that start a server of their own.
+	Binaries  Binaries  `json:"binaries"`
+	Processes []Process `json:"processes"`
+	StartedAt time.Time `json:"startedAt"`
+	ReadyAt   time.Time `json:"readyAt"`
 }
 
 // ClusterState describes one running simulated cluster.
@@ -222,7 +224,7 @@ func Up(ctx context.Context, opts Options) (st *State, err error) {
 
 	s := &stack{opts: opts, log: opts.Logger}
 	s.state = State{Dir: opts.Dir, Kubeconfig: filepath.Join(opts.Dir, "kubeconfig"),
-		InfluxDatabase: InfluxDatabase, StartedAt: time.Now()}
+		InfluxDatabase: InfluxDatabase, StartedAt: time.Now(), Binaries: opts.Binaries}
 	if err := s.state.save(); err != nil {
 		return nil, err
 	}
