@@ -118,7 +118,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		if err := w.src.Wait(ctx); err != nil {
 			return nil
 		}
-		progressed, retryAfter, err := w.drainOnce(ctx)
+		progressed, retryAfter, retryErr, err := w.drainOnce(ctx)
 		if err != nil {
 			return err
 		}
@@ -131,7 +131,7 @@ func (w *Writer) Run(ctx context.Context) error {
 		}
 		backoff = nextBackoff(backoff, w.opts.MinBackoff, w.opts.MaxBackoff)
 		wait := max(backoff, retryAfter)
-		w.opts.Logger.Warn("influxdb write failed; retrying", "in", wait)
+		w.opts.Logger.Warn("influxdb write failed; retrying", "in", wait.Round(time.Millisecond), "err", retryErr)
 		select {
 		case <-ctx.Done():
 			return nil
@@ -151,49 +151,50 @@ func (w *Writer) Flush(ctx context.Context) error {
 		if len(recs) == 0 {
 			return nil
 		}
-		progressed, _, err := w.drainOnce(ctx)
+		progressed, _, retryErr, err := w.drainOnce(ctx)
 		if err != nil {
 			return err
 		}
 		if !progressed {
-			return errors.New("influxdb write failed during flush; the rest stays in the spool")
+			return fmt.Errorf("influxdb write failed during flush; the rest stays in the spool: %w", retryErr)
 		}
 	}
 	return ctx.Err()
 }
 
 // drainOnce writes the oldest records, in order, as far as InfluxDB lets it.
-// progressed is false when the first write must be retried later.
-func (w *Writer) drainOnce(ctx context.Context) (progressed bool, retryAfter time.Duration, err error) {
+// When a write must be retried later it stops there and returns the write's
+// error as retryErr; err is for what retrying cannot fix.
+func (w *Writer) drainOnce(ctx context.Context) (progressed bool, retryAfter time.Duration, retryErr, err error) {
 	recs, err := w.src.Peek(64, maxPeekBytes)
 	if err != nil {
-		return false, 0, fmt.Errorf("read spool: %w", err)
+		return false, 0, nil, fmt.Errorf("read spool: %w", err)
 	}
 	for _, r := range recs {
 		res := w.writeLines(ctx, r.Data)
 		switch res.outcome {
 		case outcomeOK:
 			if err := w.src.Ack(r.Seq); err != nil {
-				return progressed, 0, fmt.Errorf("ack spool record %d: %w", r.Seq, err)
+				return progressed, 0, nil, fmt.Errorf("ack spool record %d: %w", r.Seq, err)
 			}
 			w.m.written.Add(float64(r.Points))
 			progressed = true
 		case outcomeDrop:
 			w.opts.Logger.Error("influxdb rejected points; dropping them", "points", r.Points, "err", res.err)
 			if err := w.src.Drop(r.Seq, "rejected"); err != nil {
-				return progressed, 0, fmt.Errorf("drop spool record %d: %w", r.Seq, err)
+				return progressed, 0, nil, fmt.Errorf("drop spool record %d: %w", r.Seq, err)
 			}
 			progressed = true
 		case outcomeFatal:
-			return progressed, 0, fmt.Errorf("%w: %v (check influx.token and its permissions on bucket %q)",
+			return progressed, 0, nil, fmt.Errorf("%w: %v (check influx.token and its permissions on bucket %q)",
 				ErrUnauthorized, res.err, w.opts.Bucket)
 		case outcomeRetry:
 			w.m.retries.Inc()
 			w.opts.Logger.Debug("influxdb write to retry", "err", res.err)
-			return progressed, res.retryAfter, nil
+			return progressed, res.retryAfter, res.err, nil
 		}
 	}
-	return progressed, 0, nil
+	return progressed, 0, nil, nil
 }
 
 type outcome int

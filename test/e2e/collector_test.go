@@ -33,6 +33,15 @@ type daemon struct {
 // node proxy (its kubelets sit in a network namespace).
 func headroomdConfig(t *testing.T, influxURL, db, spoolPath string) *config.Config {
 	t.Helper()
+	text := headroomdYAML(influxURL, db, spoolPath, "127.0.0.1:0")
+	cfg, err := config.Parse([]byte(text), "e2e.yaml")
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, text)
+	}
+	return cfg
+}
+
+func headroomdYAML(influxURL, db, spoolPath, listen string) string {
 	sources := map[string]string{"osl2": "kubelet", "osl3": "metrics-server", "ksd1": "kubelet-proxy"}
 	var b strings.Builder
 	fmt.Fprintf(&b, "collection:\n  interval: 2s\n  timeout: 1s\n  jitter: 200ms\n")
@@ -48,12 +57,8 @@ func headroomdConfig(t *testing.T, influxURL, db, spoolPath string) *config.Conf
 		}
 	}
 	fmt.Fprintf(&b, "influx:\n  url: %s\n  bucket: %s/autogen\n  timeout: 5s\n  maxRetryBackoff: 2s\n", influxURL, db)
-	fmt.Fprintf(&b, "spool:\n  path: %s\nserver:\n  listen: 127.0.0.1:0\n", spoolPath)
-	cfg, err := config.Parse([]byte(b.String()), "e2e.yaml")
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, b.String())
-	}
-	return cfg
+	fmt.Fprintf(&b, "spool:\n  path: %s\nserver:\n  listen: %s\n", spoolPath, listen)
+	return b.String()
 }
 
 func startDaemon(t *testing.T, cfg *config.Config) *daemon {
