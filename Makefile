@@ -39,9 +39,11 @@ test: lint stack-binaries ## unit tests with -race, then end-to-end tests on the
 	$(GO) test -race -count=1 -timeout 40m ./...
 
 .PHONY: demo
-demo: stack-up build ## bring up the local stack and show what headroom sees in each cluster
+demo: stack-up build ## bring up the local stack, run headroomd against it, show data arriving in InfluxDB
+	$(GO) run ./test/demo
 	bin/headroom clusters --kubeconfig .stack/kubeconfig
 
 .PHONY: bench
 bench: ## run benchmarks and print a table
-	$(GO) test -run '^$$' -bench . -benchmem ./... | tee bin/bench.txt
+	@mkdir -p bin
+	$(GO) test -run '^$$' -bench . -benchmem ./collector/... ./sink/... | tee bin/bench.txt
