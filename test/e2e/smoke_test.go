@@ -71,7 +71,12 @@ func smokeCluster(t *testing.T, c localstack.ClusterState) {
 	fits.Spec.Template.Annotations = map[string]string{
 		localstack.AnnotationUsageCPU: "250m", localstack.AnnotationUsageMemory: "300Mi"}
 	oversized := deployment("oversized", 1, "64", "512Gi")
-	for _, d := range []*appsv1.Deployment{fits, oversized} {
+	stuck := deployment("stuck", 1, "100m", "128Mi")
+	stuck.Spec.Template.Spec.Containers[0].Image = "registry.local/stuck:" + localstack.NeverReadyImageMarker
+	leak := deployment("leak", 1, "100m", "128Mi")
+	leak.Spec.Template.Annotations = map[string]string{localstack.AnnotationUsageMemory: "100Mi",
+		localstack.AnnotationMemGrowthPerSec: "10Mi"}
+	for _, d := range []*appsv1.Deployment{fits, oversized, stuck, leak} {
 		if _, err := cs.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {
 			t.Fatal(err)
 		}
@@ -139,6 +144,18 @@ func smokeCluster(t *testing.T, c localstack.ClusterState) {
 		return fmt.Errorf("no FailedScheduling event naming Insufficient cpu or memory among %d events", len(evs.Items))
 	})
 
+	// An image marked never-ready runs but never becomes ready.
+	eventually(t, 60*time.Second, 250*time.Millisecond, "the never-ready pod Running", func(ctx context.Context) error {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=stuck"})
+		if err != nil || len(pods.Items) != 1 {
+			return fmt.Errorf("%v pods: %v", len(pods.Items), err)
+		}
+		if p := pods.Items[0]; p.Status.Phase != corev1.PodRunning || podReady(p) {
+			return fmt.Errorf("phase %s ready %v, want Running and not ready", p.Status.Phase, podReady(p))
+		}
+		return nil
+	})
+
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
 	if err != nil {
 		t.Fatal(err)
@@ -175,6 +192,30 @@ func smokeCluster(t *testing.T, c localstack.ClusterState) {
 			}
 		}
 	}
+
+	// A leak: memory grows with the pod's age, as its annotation says.
+	var leakMem []float64
+	eventually(t, 60*time.Second, 500*time.Millisecond, "the leaking pod's memory growing", func(ctx context.Context) error {
+		pods, err := cs.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{LabelSelector: "app=leak"})
+		if err != nil || len(pods.Items) != 1 || pods.Items[0].Spec.NodeName == "" {
+			return fmt.Errorf("leak pod not placed: %v", err)
+		}
+		p := pods.Items[0]
+		n, err := cs.CoreV1().Nodes().Get(ctx, p.Spec.NodeName, metav1.GetOptions{})
+		if err != nil {
+			return err
+		}
+		body := eventuallyKubelet(t, *n, []string{p.Name})
+		v, ok := sampleValue(body, "container_memory_working_set_bytes", p.Name)
+		if !ok {
+			return fmt.Errorf("no working set for %s", p.Name)
+		}
+		leakMem = append(leakMem, v)
+		if len(leakMem) < 2 || leakMem[len(leakMem)-1] <= leakMem[0] || leakMem[0] < 100<<20 {
+			return fmt.Errorf("working set %v, want ≥ 100Mi and growing", leakMem)
+		}
+		return nil
+	})
 
 	mc, err := metricsclient.NewForConfig(c.RESTConfig())
 	if err != nil {
@@ -339,6 +380,21 @@ func deployment(name string, replicas int32, cpu, memory string) *appsv1.Deploym
 			},
 		},
 	}
+}
+
+// sampleValue finds the value of metric for pod in a Prometheus text page.
+func sampleValue(body, metric, pod string) (float64, bool) {
+	for _, line := range strings.Split(body, "\n") {
+		if strings.HasPrefix(line, metric+"{") && strings.Contains(line, `pod="`+pod+`"`) {
+			f := strings.Fields(line[strings.LastIndexByte(line, '}')+1:])
+			if len(f) == 0 {
+				return 0, false
+			}
+			v, err := strconv.ParseFloat(f[0], 64)
+			return v, err == nil
+		}
+	}
+	return 0, false
 }
 
 func podReady(p corev1.Pod) bool {
