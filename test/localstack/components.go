@@ -255,11 +255,15 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 			return c, err
 		}
 	}
+	resolution := spec.MetricsResolution
+	if resolution == "" {
+		resolution = "10s"
+	}
 	ms, err := s.start(name("metrics-server"), "metrics-server", append(append([]string{
 		"--bind-address=127.0.0.1", "--secure-port=" + itoa(msPort),
 		"--kubelet-insecure-tls", "--kubelet-use-node-status-port",
 		"--kubelet-preferred-address-types=InternalIP",
-		"--metric-resolution=10s", "--kubelet-request-timeout=5s",
+		"--metric-resolution=" + resolution, "--kubelet-request-timeout=5s",
 	}, kubeArgs...), tlsArgs...))
 	if err != nil {
 		return c, err

@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"os"
 	"regexp"
+	"time"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -44,6 +45,8 @@ type ClusterSpec struct {
 	// address of a test host in a network namespace the stack creates, so that
 	// the apiserver's node proxy (which refuses loopback) can reach them.
 	KubeletNetns bool `json:"kubeletNetns,omitempty"`
+	// MetricsResolution is metrics-server's --metric-resolution; default 10s.
+	MetricsResolution string `json:"metricsResolution,omitempty"`
 }
 
 // NodePool declares Count identical kwok nodes named <pool>-<i>.
@@ -119,6 +122,12 @@ func (s Spec) Validate() error {
 			return fmt.Errorf("%s.name: duplicate cluster %q", f, c.Name)
 		}
 		seen[c.Name] = true
+		if c.MetricsResolution != "" {
+			d, err := time.ParseDuration(c.MetricsResolution)
+			if err != nil || d <= 5*time.Second {
+				return fmt.Errorf("%s.metricsResolution: %q: want a duration above the 5s kubelet request timeout", f, c.MetricsResolution)
+			}
+		}
 		pools := map[string]bool{}
 		for j, p := range c.Pools {
 			pf := fmt.Sprintf("%s.pools[%d]", f, j)

@@ -1,0 +1,276 @@
+// Command collector compares headroomd with metrics-server on the same kwok
+// cluster: CPU-seconds per collection cycle and peak RSS of each process,
+// with headroomd also writing everything to InfluxDB. `make bench-collector`
+// runs it for 500 and 1,000 nodes × 30 pods and prints a table.
+//
+// Each size gets a fresh one-cluster stack in .stack-bench. metrics-server
+// runs with --metric-resolution equal to headroomd's interval, so both do
+// one cycle per interval over the same kubelets.
+package main
+
+import (
+	"bytes"
+	"context"
+	"flag"
+	"fmt"
+	"io"
+	"log/slog"
+	"net"
+	"net/http"
+	"os"
+	"os/exec"
+	"os/signal"
+	"path/filepath"
+	"strconv"
+	"strings"
+	"syscall"
+	"time"
+
+	appsv1 "k8s.io/api/apps/v1"
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/client-go/kubernetes"
+
+	"github.com/headroomhq/headroom/test/localstack"
+)
+
+const interval = 15 * time.Second
+
+func main() {
+	sizes := flag.String("nodes", "500,1000", "cluster sizes (nodes), comma-separated")
+	podsPerNode := flag.Int("pods-per-node", 30, "pods per node")
+	cycles := flag.Int("cycles", 4, "cycles measured per size")
+	flag.Parse()
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+	var rows []string
+	for _, s := range strings.Split(*sizes, ",") {
+		n, err := strconv.Atoi(strings.TrimSpace(s))
+		if err != nil || n <= 0 {
+			fmt.Fprintf(os.Stderr, "bench: -nodes %q: want positive integers\n", *sizes)
+			os.Exit(2)
+		}
+		row, err := bench(ctx, n, *podsPerNode, *cycles)
+		if err != nil {
+			fmt.Fprintln(os.Stderr, "bench:", err)
+			os.Exit(1)
+		}
+		rows = append(rows, row)
+	}
+	fmt.Println()
+	fmt.Println("| nodes × pods | headroomd CPU-s/cycle | metrics-server CPU-s/cycle | ratio | headroomd peak RSS | metrics-server peak RSS | ratio |")
+	fmt.Println("|---|---|---|---|---|---|---|")
+	for _, r := range rows {
+		fmt.Println(r)
+	}
+}
+
+func bench(ctx context.Context, nodes, podsPerNode, cycles int) (string, error) {
+	root, err := localstack.RepoRoot()
+	if err != nil {
+		return "", err
+	}
+	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	dir := filepath.Join(root, ".stack-bench")
+	if err := localstack.Down(dir, log); err != nil {
+		return "", err
+	}
+	bins, err := localstack.BuildBinaries(ctx, root, os.Stderr)
+	if err != nil {
+		return "", err
+	}
+	helper, err := localstack.BuildHelper(ctx, root)
+	if err != nil {
+		return "", err
+	}
+	spec := localstack.Spec{Clusters: []localstack.ClusterSpec{{Name: "bench", MetricsResolution: interval.String(),
+		Pools: []localstack.NodePool{{Name: "general", Count: nodes, CPU: "32", Memory: "128Gi"}}}}}
+	st, err := localstack.Up(ctx, localstack.Options{Dir: dir, Spec: spec, Binaries: bins, Helper: helper,
+		Logger: log, Timeout: 15 * time.Minute})
+	if err != nil {
+		return "", err
+	}
+	defer func() { _ = localstack.Down(dir, log) }()
+	cs, err := st.Clientset("bench")
+	if err != nil {
+		return "", err
+	}
+	total := nodes * podsPerNode
+	log.Info("creating pods", "pods", total)
+	if err := createPods(ctx, cs, total); err != nil {
+		return "", err
+	}
+	start := time.Now()
+	if err := waitRunning(ctx, cs, total); err != nil {
+		return "", err
+	}
+	log.Info("pods running", "pods", total, "took", time.Since(start).Round(time.Second))
+
+	var ms localstack.Process
+	for _, p := range st.Processes {
+		if p.Name == "bench-metrics-server" {
+			ms = p
+		}
+	}
+	listen, err := freeAddr()
+	if err != nil {
+		return "", err
+	}
+	cfg := fmt.Sprintf(`collection: {interval: %s, timeout: 10s, concurrency: 20, jitter: 2s}
+clusters:
+- {name: bench, kubeconfig: %s, context: bench, source: kubelet, kubeletInsecureSkipVerify: true}
+influx: {url: %s, bucket: %s/autogen}
+spool: {path: %s}
+server: {listen: %s}
+`, interval, st.Kubeconfig, st.InfluxURL, st.InfluxDatabase, filepath.Join(dir, "spool.db"), listen)
+	cfgPath := filepath.Join(dir, "headroomd.yaml")
+	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
+		return "", err
+	}
+	hd := exec.Command(filepath.Join(root, "bin", "headroomd"), "--config", cfgPath, "--log-level", "warn")
+	hd.Stderr = os.Stderr
+	if err := hd.Start(); err != nil {
+		return "", err
+	}
+	defer func() { _ = hd.Process.Signal(syscall.SIGTERM); _ = hd.Wait() }()
+
+	// Warm up: two cycles of headroomd (informers synced, rates primed).
+	metrics := "http://" + listen + "/metrics"
+	if err := waitFor(ctx, 5*time.Minute, func() bool { v, _ := counter(metrics, "headroom_collector_cycles_total"); return v >= 2 }); err != nil {
+		return "", fmt.Errorf("headroomd warm-up: %w", err)
+	}
+	hd0, ms0 := cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
+	c0, _ := counter(metrics, "headroom_collector_cycles_total")
+	w0, _ := counter(metrics, "headroom_sink_points_written_total")
+	select {
+	case <-ctx.Done():
+		return "", ctx.Err()
+	case <-time.After(time.Duration(cycles) * interval):
+	}
+	hd1, ms1 := cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
+	c1, _ := counter(metrics, "headroom_collector_cycles_total")
+	w1, _ := counter(metrics, "headroom_sink_points_written_total")
+	hdCycles := c1 - c0
+	if hdCycles <= 0 || w1 <= w0 {
+		return "", fmt.Errorf("headroomd ran %v cycles and wrote %v points in the window", hdCycles, w1-w0)
+	}
+	hdPerCycle := (hd1 - hd0) / hdCycles
+	msPerCycle := (ms1 - ms0) / float64(cycles)
+	hdRSS, msRSS := peakRSS(hd.Process.Pid), peakRSS(ms.PID)
+	log.Info("measured", "nodes", nodes, "headroomd_cycles", hdCycles, "points_written", w1-w0)
+	return fmt.Sprintf("| %d × %d | %.3f | %.3f | %.2f | %d MiB | %d MiB | %.2f |", nodes, podsPerNode,
+		hdPerCycle, msPerCycle, hdPerCycle/msPerCycle, hdRSS>>20, msRSS>>20, float64(hdRSS)/float64(msRSS)), nil
+}
+
+func createPods(ctx context.Context, cs kubernetes.Interface, total int) error {
+	const apps = 10
+	for i := range apps {
+		replicas := int32(total / apps)
+		if i < total%apps {
+			replicas++
+		}
+		name := fmt.Sprintf("app-%d", i)
+		labels := map[string]string{"app": name}
+		d := &appsv1.Deployment{
+			ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "default"},
+			Spec: appsv1.DeploymentSpec{Replicas: &replicas, Selector: &metav1.LabelSelector{MatchLabels: labels},
+				Template: corev1.PodTemplateSpec{
+					ObjectMeta: metav1.ObjectMeta{Labels: labels, Annotations: map[string]string{
+						localstack.AnnotationUsageCPU: "5m", localstack.AnnotationUsageMemory: "20Mi"}},
+					Spec: corev1.PodSpec{Containers: []corev1.Container{{Name: "app", Image: "registry.local/app:1",
+						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+							corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")}}}}}}},
+		}
+		if _, err := cs.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+func waitRunning(ctx context.Context, cs kubernetes.Interface, want int) error {
+	return waitFor(ctx, 20*time.Minute, func() bool {
+		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+		if err != nil {
+			return false
+		}
+		n := 0
+		for _, p := range pods.Items {
+			if p.Status.Phase == corev1.PodRunning {
+				n++
+			}
+		}
+		return n >= want
+	})
+}
+
+func waitFor(ctx context.Context, d time.Duration, cond func() bool) error {
+	ctx, cancel := context.WithTimeout(ctx, d)
+	defer cancel()
+	for !cond() {
+		select {
+		case <-ctx.Done():
+			return ctx.Err()
+		case <-time.After(2 * time.Second):
+		}
+	}
+	return nil
+}
+
+// cpuSeconds is a process's user+system CPU time.
+func cpuSeconds(pid int) float64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/stat", pid))
+	if err != nil {
+		return 0
+	}
+	f := strings.Fields(string(b[bytes.LastIndexByte(b, ')')+1:]))
+	utime, _ := strconv.ParseFloat(f[11], 64)
+	stime, _ := strconv.ParseFloat(f[12], 64)
+	return (utime + stime) / 100 // USER_HZ
+}
+
+// peakRSS is VmHWM, the process's resident set high-water mark, in bytes.
+func peakRSS(pid int) int64 {
+	b, err := os.ReadFile(fmt.Sprintf("/proc/%d/status", pid))
+	if err != nil {
+		return 0
+	}
+	for _, line := range strings.Split(string(b), "\n") {
+		if strings.HasPrefix(line, "VmHWM:") {
+			kb, _ := strconv.ParseInt(strings.Fields(line)[1], 10, 64)
+			return kb << 10
+		}
+	}
+	return 0
+}
+
+func counter(url, name string) (float64, error) {
+	resp, err := http.Get(url)
+	if err != nil {
+		return 0, err
+	}
+	defer resp.Body.Close()
+	body, err := io.ReadAll(resp.Body)
+	if err != nil {
+		return 0, err
+	}
+	sum := 0.0
+	for _, line := range strings.Split(string(body), "\n") {
+		if strings.HasPrefix(line, name+" ") || strings.HasPrefix(line, name+"{") {
+			f := strings.Fields(line)
+			v, _ := strconv.ParseFloat(f[len(f)-1], 64)
+			sum += v
+		}
+	}
+	return sum, nil
+}
+
+func freeAddr() (string, error) {
+	l, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		return "", err
+	}
+	defer l.Close()
+	return l.Addr().String(), nil
+}
