@@ -282,12 +282,11 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 		return c, err
 	}
 	hcInsecure, _ := httpClient("")
-	for _, p := range []*Process{&kcm, &sched} {
-		port := kcmPort
-		if p == &sched {
-			port = schedPort
-		}
-		if err := pollUntil(ctx, p.Name, p, 200*time.Millisecond, httpOK(hcInsecure, "https://"+hostPort(port)+"/healthz", "")); err != nil {
+	for _, h := range []struct {
+		proc *Process
+		port int
+	}{{&kcm, kcmPort}, {&sched, schedPort}} {
+		if err := pollUntil(ctx, h.proc.Name, h.proc, 200*time.Millisecond, httpOK(hcInsecure, "https://"+hostPort(h.port)+"/healthz", "")); err != nil {
 			return c, err
 		}
 	}

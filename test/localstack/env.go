@@ -130,11 +130,11 @@ func Ensure(ctx context.Context, logger *slog.Logger) (*State, error) {
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
 
 	if st, err := LoadState(dir); err == nil {
-		if err := st.Check(ctx); err == nil {
+		err := st.Check(ctx)
+		if err == nil {
 			return st, nil
-		} else {
-			logger.Warn("local stack is not healthy; restarting it", "dir", dir, "reason", err)
 		}
+		logger.Warn("local stack is not healthy; restarting it", "dir", dir, "reason", err)
 	}
 	if err := Down(dir, logger); err != nil {
 		return nil, fmt.Errorf("stop the old stack: %w", err)
