@@ -233,7 +233,6 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 	if err := os.WriteFile(kwokConf, kwokConfig, 0o644); err != nil {
 		return c, err
 	}
-	var wrap []string
 	kwok, err := s.start(name("kwok"), "kwok", append([]string{
 		"--kubeconfig=" + kubeconfig, "--config=" + kwokConf,
 		"--manage-all-nodes=false", "--manage-nodes-with-annotation-selector=" + annotationKwokNode + "=fake",
@@ -243,7 +242,7 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 		// Without it kwok renews no node leases, and the node lifecycle
 		// controller marks every node NotReady after its grace period.
 		"--node-lease-duration-seconds=40",
-	}, tlsArgs...), wrap...)
+	}, tlsArgs...))
 	if err != nil {
 		return c, err
 	}
