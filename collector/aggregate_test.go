@@ -213,3 +213,22 @@ func keys[V any](m map[string]V) []string {
 	}
 	return out
 }
+
+func TestSlimPodKeepsWhatAggregationReads(t *testing.T) {
+	p := testPod("web-5d4f-a", "n1", map[string]string{"app": "web", "pod-template-hash": "5d4f"}, "web-5d4f", "500m", "512Mi")
+	p.Annotations = map[string]string{"kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("x", 4096)}
+	p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "b"}}
+	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", RestartCount: 4, Image: "big"}}
+	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: []*corev1.Pod{p},
+		ContainerUsage: map[ContainerKey]Usage{}, NodeUsage: map[string]Usage{}, Scraped: map[string]bool{}}
+	agg := Aggregation{AppLabels: DefaultAppLabels}
+	full := agg.Points(c)
+	c.Pods = []*corev1.Pod{slimPod(p)}
+	slim := agg.Points(c)
+	if fmt.Sprint(full) != fmt.Sprint(slim) {
+		t.Fatalf("points differ after slimming:\nfull %v\nslim %v", full, slim)
+	}
+	if s := slimPod(p); s.Annotations != nil || s.Spec.Containers[0].Env != nil {
+		t.Fatalf("slim pod keeps annotations or env: %+v", s)
+	}
+}

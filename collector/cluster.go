@@ -105,7 +105,7 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 	opts.Logger = opts.Logger.With("cluster", opts.Name)
 	c := &Cluster{opts: opts}
 	c.factory = informers.NewSharedInformerFactoryWithOptions(opts.Client, 0,
-		informers.WithTransform(stripManagedFields))
+		informers.WithTransform(slimObjects))
 	c.nodes = c.factory.Core().V1().Nodes().Lister()
 	c.pods = c.factory.Core().V1().Pods().Lister()
 	if opts.Metadata != nil {
@@ -304,13 +304,66 @@ func cores[K comparable](rates *decode.Rates[K], key K, start time.Time, cpu dec
 	return v, ok
 }
 
-// stripManagedFields drops what the collector never reads, to keep the
-// informer caches small.
-func stripManagedFields(obj any) (any, error) {
-	if acc, ok := obj.(metav1.ObjectMetaAccessor); ok {
-		acc.GetObjectMeta().SetManagedFields(nil)
+// slimObjects keeps in the informer caches only what the collector and the
+// capacity model read, as kube-state-metrics does: a pod's annotations,
+// volumes, env and probes, a node's image list and managed fields can be
+// most of its size, and a daemon caches every pod of a datacenter.
+func slimObjects(obj any) (any, error) {
+	switch o := obj.(type) {
+	case *corev1.Pod:
+		return slimPod(o), nil
+	case *corev1.Node:
+		o.ManagedFields = nil
+		o.Status.Images = nil
+		o.Status.VolumesAttached, o.Status.VolumesInUse = nil, nil
+		return o, nil
+	case metav1.ObjectMetaAccessor:
+		o.GetObjectMeta().SetManagedFields(nil)
 	}
 	return obj, nil
+}
+
+func slimPod(p *corev1.Pod) *corev1.Pod {
+	out := &corev1.Pod{
+		TypeMeta: p.TypeMeta,
+		ObjectMeta: metav1.ObjectMeta{
+			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
+			Labels: p.Labels, OwnerReferences: p.OwnerReferences,
+			CreationTimestamp: p.CreationTimestamp, DeletionTimestamp: p.DeletionTimestamp,
+		},
+		Spec: corev1.PodSpec{
+			NodeName: p.Spec.NodeName, Overhead: p.Spec.Overhead,
+			NodeSelector: p.Spec.NodeSelector, Tolerations: p.Spec.Tolerations, Affinity: p.Spec.Affinity,
+			PriorityClassName: p.Spec.PriorityClassName, SchedulerName: p.Spec.SchedulerName,
+		},
+		Status: corev1.PodStatus{Phase: p.Status.Phase},
+	}
+	slim := func(cs []corev1.Container) []corev1.Container {
+		if len(cs) == 0 {
+			return nil
+		}
+		out := make([]corev1.Container, len(cs))
+		for i, c := range cs {
+			out[i] = corev1.Container{Name: c.Name, Image: c.Image, Resources: c.Resources,
+				RestartPolicy: c.RestartPolicy, Ports: c.Ports}
+		}
+		return out
+	}
+	out.Spec.Containers = slim(p.Spec.Containers)
+	out.Spec.InitContainers = slim(p.Spec.InitContainers)
+	status := func(ss []corev1.ContainerStatus) []corev1.ContainerStatus {
+		if len(ss) == 0 {
+			return nil
+		}
+		out := make([]corev1.ContainerStatus, len(ss))
+		for i, s := range ss {
+			out[i] = corev1.ContainerStatus{Name: s.Name, RestartCount: s.RestartCount, Ready: s.Ready}
+		}
+		return out
+	}
+	out.Status.ContainerStatuses = status(p.Status.ContainerStatuses)
+	out.Status.InitContainerStatuses = status(p.Status.InitContainerStatuses)
+	return out
 }
 
 // ownerIndex answers owner lookups from metadata-only informers.
