@@ -23,6 +23,7 @@ func main() {
 	logFormat := fs.String("log-format", "text", "log format: text or json")
 	logLevel := fs.String("log-level", "info", "log level: debug, info, warn or error")
 	showVersion := fs.Bool("version", false, "print the version and exit")
+	profiling := fs.Bool("profiling", false, "serve net/http/pprof under /debug/pprof/ on the server's address")
 	if err := fs.Parse(os.Args[1:]); err != nil {
 		os.Exit(2)
 	}
@@ -53,7 +54,7 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := app.Run(ctx, app.Options{Config: cfg, Logger: logger.With("version", version)}); err != nil {
+	if err := app.Run(ctx, app.Options{Config: cfg, Logger: logger.With("version", version), Profiling: *profiling}); err != nil {
 		logger.Error("headroomd failed", "err", err)
 		os.Exit(1)
 	}

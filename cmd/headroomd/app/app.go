@@ -7,6 +7,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -37,6 +38,8 @@ type Options struct {
 	// Listening, when set, is called with the HTTP server's address once it
 	// listens (tests bind port 0 and read it back).
 	Listening func(addr string)
+	// Profiling serves net/http/pprof under /debug/pprof/.
+	Profiling bool
 }
 
 // Run runs headroomd until ctx ends or a component fails for good (InfluxDB
@@ -97,7 +100,14 @@ func Run(ctx context.Context, opts Options) error {
 		opts.Listening(ln.Addr().String())
 	}
 	started := time.Now()
-	srv := &http.Server{Handler: handler(reg, clusters, started, cfg.LivenessStaleAfter()), ReadHeaderTimeout: 10 * time.Second}
+	mux := handler(reg, clusters, started, cfg.LivenessStaleAfter())
+	if opts.Profiling {
+		mux.HandleFunc("/debug/pprof/", pprof.Index)
+		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
+		mux.HandleFunc("/debug/pprof/symbol", pprof.Symbol)
+		mux.HandleFunc("/debug/pprof/trace", pprof.Trace)
+	}
+	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 
 	collectCtx, stopCollecting := context.WithCancel(ctx)
 	defer stopCollecting()
@@ -214,7 +224,7 @@ func restConfig(cc config.Cluster) (*rest.Config, error) {
 //   - /livez fails when no cluster completed a cycle for staleAfter (counted
 //     from start-up before the first cycle): collection has stalled and a
 //     restart may help. One unreachable cluster alone does not fail it.
-func handler(reg *prometheus.Registry, clusters []*collector.Cluster, started time.Time, staleAfter time.Duration) http.Handler {
+func handler(reg *prometheus.Registry, clusters []*collector.Cluster, started time.Time, staleAfter time.Duration) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {

@@ -128,7 +128,7 @@ server: {listen: %s}
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return "", err
 	}
-	hd := exec.Command(filepath.Join(root, "bin", "headroomd"), "--config", cfgPath, "--log-level", "warn")
+	hd := exec.Command(filepath.Join(root, "bin", "headroomd"), "--config", cfgPath, "--log-level", "warn", "--profiling")
 	hd.Stderr = os.Stderr
 	if err := hd.Start(); err != nil {
 		return "", err
@@ -151,6 +151,9 @@ server: {listen: %s}
 	hd1, ms1 := cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
 	c1, _ := counter(metrics, "headroom_collector_cycles_total")
 	w1, _ := counter(metrics, "headroom_sink_points_written_total")
+	if out := os.Getenv("HEADROOM_BENCH_PROFILE"); out != "" { // after the window: not measured
+		saveProfile("http://"+listen+"/debug/pprof/profile?seconds=30", fmt.Sprintf("%s.%d", out, nodes))
+	}
 	hdCycles := c1 - c0
 	if hdCycles <= 0 || w1 <= w0 {
 		return "", fmt.Errorf("headroomd ran %v cycles and wrote %v points in the window", hdCycles, w1-w0)
@@ -273,4 +276,16 @@ func freeAddr() (string, error) {
 	}
 	defer l.Close()
 	return l.Addr().String(), nil
+}
+
+// saveProfile fetches a CPU profile of headroomd, for `go tool pprof`.
+func saveProfile(url, path string) {
+	resp, err := http.Get(url)
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "profile:", err)
+		return
+	}
+	defer resp.Body.Close()
+	b, _ := io.ReadAll(resp.Body)
+	_ = os.WriteFile(path, b, 0o644)
 }
