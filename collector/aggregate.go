@@ -51,6 +51,9 @@ type Aggregation struct {
 	PoolLabels     []string
 	PodMeasurement bool
 	Owners         OwnerLookup
+	// Cache, when set, keeps per-pod facts across cycles; without it every
+	// pod is worked out afresh.
+	Cache *PodCache
 }
 
 type appKey struct {
@@ -73,35 +76,36 @@ type appSums struct {
 // moves to another node stays in its series; replicas are summed, never
 // written side by side (InfluxDB would keep only the last of equal series).
 func (a Aggregation) Points(c Cycle) []headroom.Point {
+	cache := a.Cache
+	if cache == nil {
+		cache = NewPodCache()
+	}
+	cache.begin()
+	defer cache.end()
 	apps := map[appKey]*appSums{}
 	var points []headroom.Point
-	for _, pod := range c.Pods {
+	facts := make([]*podFacts, len(c.Pods))
+	for i, pod := range c.Pods {
+		facts[i] = cache.facts(pod, &a)
 		if pod.Status.Phase != corev1.PodRunning || pod.Spec.NodeName == "" {
 			continue
 		}
-		w := WorkloadOf(pod, a.Owners)
-		app := AppOf(pod, a.AppLabels, w)
-		restarts := map[string]int32{}
-		for _, st := range pod.Status.ContainerStatuses {
-			restarts[st.Name] = st.RestartCount
-		}
-		for _, st := range pod.Status.InitContainerStatuses {
-			restarts[st.Name] = st.RestartCount
-		}
-		for _, ctr := range runningContainers(pod) {
-			k := appKey{pod.Namespace, app, w.Kind, w.Name, ctr.Name}
+		f := facts[i]
+		for _, ctr := range f.containers {
+			k := appKey{pod.Namespace, f.app, f.workload.Kind, f.workload.Name, ctr.name}
 			s := apps[k]
 			if s == nil {
 				s = &appSums{}
 				apps[k] = s
 			}
+			restarts := restartsOf(pod, ctr.name)
 			s.replicas++
-			s.restarts += int64(restarts[ctr.Name])
-			s.cpuReq += ctr.Resources.Requests.Cpu().MilliValue()
-			s.cpuLim += ctr.Resources.Limits.Cpu().MilliValue()
-			s.memReq += ctr.Resources.Requests.Memory().Value()
-			s.memLim += ctr.Resources.Limits.Memory().Value()
-			u, ok := c.ContainerUsage[ContainerKey{pod.Namespace, pod.Name, ctr.Name}]
+			s.restarts += int64(restarts)
+			s.cpuReq += ctr.cpuReq
+			s.cpuLim += ctr.cpuLim
+			s.memReq += ctr.memReq
+			s.memLim += ctr.memLim
+			u, ok := c.ContainerUsage[ContainerKey{pod.Namespace, pod.Name, ctr.name}]
 			if ok && u.HasCPU {
 				s.cpuSum += u.CPUCores
 				s.cpuMax = max(s.cpuMax, u.CPUCores)
@@ -113,7 +117,7 @@ func (a Aggregation) Points(c Cycle) []headroom.Point {
 				s.memN++
 			}
 			if a.PodMeasurement {
-				points = append(points, podPoint(c, pod, app, w, ctr.Name, u, restarts[ctr.Name]))
+				points = append(points, podPoint(c, pod, f.app, f.workload, ctr.name, u, restarts))
 			}
 		}
 	}
@@ -153,35 +157,76 @@ func (a Aggregation) Points(c Cycle) []headroom.Point {
 			Time:   c.Time,
 		})
 	}
-	return append(points, a.nodeAndClusterPoints(c)...)
+	return append(points, a.nodeAndClusterPoints(c, facts)...)
 }
 
-func (a Aggregation) nodeAndClusterPoints(c Cycle) []headroom.Point {
-	snap := capacity.NewSnapshot(c.Nodes, c.Pods, a.PoolLabels)
-	var points []headroom.Point
+func restartsOf(pod *corev1.Pod, container string) int32 {
+	for _, st := range pod.Status.ContainerStatuses {
+		if st.Name == container {
+			return st.RestartCount
+		}
+	}
+	for _, st := range pod.Status.InitContainerStatuses {
+		if st.Name == container {
+			return st.RestartCount
+		}
+	}
+	return 0
+}
+
+// nodeAndClusterPoints sums, per node, what its pods request (facts holds
+// each pod's effective request, in the order of c.Pods), as
+// capacity.NewSnapshot does, without recomputing unchanged pods.
+func (a Aggregation) nodeAndClusterPoints(c Cycle, facts []*podFacts) []headroom.Point {
+	type sums struct{ cpuMilli, memBytes, pods int64 }
+	index := make(map[string]int, len(c.Nodes))
+	for i, n := range c.Nodes {
+		index[n.Name] = i
+	}
+	perNode := make([]sums, len(c.Nodes))
 	var tot struct {
 		ready, scraped, failed, running, pending int64
 		cpuAlloc, cpuReq, cpuUsed                float64
 		memAlloc, memReq, memUsed                int64
 		podsAlloc, pods                          int64
 	}
-	for i, n := range snap.Nodes {
-		cpuA, cpuR := n.Allocatable[corev1.ResourceCPU], n.Requested[corev1.ResourceCPU]
-		memA, memR := n.Allocatable[corev1.ResourceMemory], n.Requested[corev1.ResourceMemory]
-		podsA := n.Allocatable[corev1.ResourcePods]
+	for i, p := range c.Pods {
+		switch p.Status.Phase {
+		case corev1.PodRunning:
+			tot.running++
+		case corev1.PodPending:
+			tot.pending++
+		case corev1.PodSucceeded, corev1.PodFailed:
+			continue // terminated pods hold nothing
+		}
+		j, ok := index[p.Spec.NodeName]
+		if !ok {
+			continue
+		}
+		perNode[j].cpuMilli += facts[i].cpuMilli
+		perNode[j].memBytes += facts[i].memBytes
+		perNode[j].pods++
+	}
+	var points []headroom.Point
+	for i, n := range c.Nodes {
+		cpuA := n.Status.Allocatable[corev1.ResourceCPU]
+		memA := n.Status.Allocatable[corev1.ResourceMemory]
+		podsA := n.Status.Allocatable[corev1.ResourcePods]
+		r := perNode[i]
+		ready := hasCondition(n, corev1.NodeReady)
 		fields := []headroom.Field{
 			{Key: "cpu_allocatable_cores", Value: float64(cpuA.MilliValue()) / 1000},
-			{Key: "cpu_requested_cores", Value: float64(cpuR.MilliValue()) / 1000},
+			{Key: "cpu_requested_cores", Value: float64(r.cpuMilli) / 1000},
 			{Key: "memory_allocatable_bytes", Value: memA.Value()},
-			{Key: "memory_requested_bytes", Value: memR.Value()},
+			{Key: "memory_requested_bytes", Value: r.memBytes},
 			{Key: "pods_allocatable", Value: podsA.Value()},
-			{Key: "pods", Value: int64(n.Pods)},
-			{Key: "ready", Value: n.Ready},
-			{Key: "unschedulable", Value: n.Unschedulable},
+			{Key: "pods", Value: r.pods},
+			{Key: "ready", Value: ready},
+			{Key: "unschedulable", Value: n.Spec.Unschedulable},
 			{Key: "scraped", Value: c.Scraped[n.Name]},
-		}
-		for _, cond := range []corev1.NodeConditionType{corev1.NodeMemoryPressure, corev1.NodeDiskPressure, corev1.NodePIDPressure} {
-			fields = append(fields, headroom.Field{Key: conditionField(cond), Value: hasCondition(c.Nodes[i], cond)})
+			{Key: "memory_pressure", Value: hasCondition(n, corev1.NodeMemoryPressure)},
+			{Key: "disk_pressure", Value: hasCondition(n, corev1.NodeDiskPressure)},
+			{Key: "pid_pressure", Value: hasCondition(n, corev1.NodePIDPressure)},
 		}
 		if u, ok := c.NodeUsage[n.Name]; ok {
 			if u.HasCPU {
@@ -196,11 +241,11 @@ func (a Aggregation) nodeAndClusterPoints(c Cycle) []headroom.Point {
 		points = append(points, headroom.Point{
 			Measurement: MeasurementNode,
 			Tags: []headroom.Tag{{Key: "cluster", Value: c.Cluster}, {Key: "node", Value: n.Name},
-				{Key: "pool", Value: n.Pool}},
+				{Key: "pool", Value: capacity.PoolOf(n, a.PoolLabels)}},
 			Fields: fields,
 			Time:   c.Time,
 		})
-		if n.Ready {
+		if ready {
 			tot.ready++
 		}
 		if c.Scraped[n.Name] {
@@ -209,25 +254,17 @@ func (a Aggregation) nodeAndClusterPoints(c Cycle) []headroom.Point {
 			tot.failed++
 		}
 		tot.cpuAlloc += float64(cpuA.MilliValue()) / 1000
-		tot.cpuReq += float64(cpuR.MilliValue()) / 1000
+		tot.cpuReq += float64(r.cpuMilli) / 1000
 		tot.memAlloc += memA.Value()
-		tot.memReq += memR.Value()
+		tot.memReq += r.memBytes
 		tot.podsAlloc += podsA.Value()
-		tot.pods += int64(n.Pods)
-	}
-	for _, p := range c.Pods {
-		switch p.Status.Phase {
-		case corev1.PodRunning:
-			tot.running++
-		case corev1.PodPending:
-			tot.pending++
-		}
+		tot.pods += r.pods
 	}
 	points = append(points, headroom.Point{
 		Measurement: MeasurementCluster,
 		Tags:        []headroom.Tag{{Key: "cluster", Value: c.Cluster}},
 		Fields: []headroom.Field{
-			{Key: "nodes", Value: int64(len(snap.Nodes))},
+			{Key: "nodes", Value: int64(len(c.Nodes))},
 			{Key: "nodes_ready", Value: tot.ready},
 			{Key: "nodes_scraped", Value: tot.scraped},
 			{Key: "nodes_failed", Value: tot.failed},
@@ -284,17 +321,6 @@ func hasCondition(n *corev1.Node, t corev1.NodeConditionType) bool {
 		}
 	}
 	return false
-}
-
-func conditionField(t corev1.NodeConditionType) string {
-	switch t {
-	case corev1.NodeMemoryPressure:
-		return "memory_pressure"
-	case corev1.NodeDiskPressure:
-		return "disk_pressure"
-	default:
-		return "pid_pressure"
-	}
 }
 
 func lessAppKey(a, b appKey) bool {

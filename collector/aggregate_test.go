@@ -232,3 +232,36 @@ func TestSlimPodKeepsWhatAggregationReads(t *testing.T) {
 		t.Fatalf("slim pod keeps annotations or env: %+v", s)
 	}
 }
+
+func TestPodCacheFollowsPodChanges(t *testing.T) {
+	p := testPod("api-1", "n1", map[string]string{"app": "api"}, "", "1", "1Gi")
+	p.UID, p.ResourceVersion = "u1", "1"
+	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: []*corev1.Pod{p},
+		ContainerUsage: map[ContainerKey]Usage{}, NodeUsage: map[string]Usage{}, Scraped: map[string]bool{}}
+	agg := Aggregation{AppLabels: DefaultAppLabels, Cache: NewPodCache()}
+	if got := appPoints(agg.Points(c)); len(got) != 1 || got["app,app=api,cluster=c,container=main,namespace=shop,workload=api-1,workload_kind=Pod"].Measurement == "" {
+		t.Fatalf("first cycle: %v", keys(got))
+	}
+	// The pod is relabelled (a new resourceVersion): the cache must notice.
+	q := p.DeepCopy()
+	q.Labels["app"], q.ResourceVersion = "api-v2", "2"
+	q.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("2")
+	c.Pods = []*corev1.Pod{q}
+	pts := agg.Points(c)
+	got := appPoints(pts)
+	a, ok := got["app,app=api-v2,cluster=c,container=main,namespace=shop,workload=api-1,workload_kind=Pod"]
+	if len(got) != 1 || !ok || field(a, "cpu_request_cores_sum") != 2.0 {
+		t.Fatalf("after the change: %v", keys(got))
+	}
+	for _, p := range pts {
+		if p.Measurement == MeasurementNode && field(p, "cpu_requested_cores") != 2.0 {
+			t.Fatalf("node requested %v, want 2", field(p, "cpu_requested_cores"))
+		}
+	}
+	// Pods that are gone are forgotten.
+	c.Pods = nil
+	agg.Points(c)
+	if n := len(agg.Cache.m); n != 0 {
+		t.Fatalf("cache holds %d pods after they were all deleted", n)
+	}
+}

@@ -10,6 +10,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/headroomhq/headroom/collector/decode"
 	"github.com/headroomhq/headroom/sink"
@@ -51,6 +52,7 @@ func BenchmarkNodeCycle110Pods(b *testing.B) {
 	for i := range pods {
 		podObjs = append(podObjs, &corev1.Pod{
 			ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("web-%d-7d9f8c6b5-x%04d", i%25, i), Namespace: fmt.Sprintf("ns%d", i%10),
+				UID: types.UID(fmt.Sprintf("uid-%d", i)), ResourceVersion: "1",
 				Labels:          map[string]string{"app.kubernetes.io/name": fmt.Sprintf("web-%d", i%25), "pod-template-hash": "7d9f8c6b5"},
 				OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: fmt.Sprintf("web-%d-7d9f8c6b5", i%25), Controller: &yes}}},
 			Spec: corev1.PodSpec{NodeName: "node-1", Containers: []corev1.Container{{Name: "app",
@@ -60,7 +62,7 @@ func BenchmarkNodeCycle110Pods(b *testing.B) {
 		})
 	}
 	c := &Cluster{}
-	agg := Aggregation{AppLabels: DefaultAppLabels, PoolLabels: []string{"headroom.local/pool"}}
+	agg := Aggregation{AppLabels: DefaultAppLabels, PoolLabels: []string{"headroom.local/pool"}, Cache: NewPodCache()}
 	var enc sink.Encoder
 	buf := make([]byte, 0, 64<<10)
 	b.SetBytes(int64(len(pages[0])))

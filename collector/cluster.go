@@ -103,6 +103,7 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 		opts.Aggregation.AppLabels = DefaultAppLabels
 	}
 	opts.Logger = opts.Logger.With("cluster", opts.Name)
+	opts.Aggregation.Cache = NewPodCache()
 	c := &Cluster{opts: opts}
 	c.factory = informers.NewSharedInformerFactoryWithOptions(opts.Client, 0,
 		informers.WithTransform(slimObjects))
