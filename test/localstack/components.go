@@ -199,6 +199,9 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 		"--proxy-client-key-file=" + pki.FrontProxy.KeyFile,
 		"--service-cluster-ip-range=10.96.0.0/16",
 		"--allow-privileged=true", "--profiling=false",
+		// A test stack: no request throttling, as kwokctl's disableQPSLimits.
+		"--max-requests-inflight=0", "--max-mutating-requests-inflight=0",
+		"--enable-priority-and-fairness=false",
 		"--event-ttl=1h",
 	})
 	if err != nil {
@@ -214,18 +217,19 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 	tlsArgs := []string{"--tls-cert-file=" + pki.Serving.CertFile, "--tls-private-key-file=" + pki.Serving.KeyFile}
 	kubeArgs := []string{"--kubeconfig=" + kubeconfig, "--authentication-kubeconfig=" + kubeconfig,
 		"--authorization-kubeconfig=" + kubeconfig}
+	unthrottled := []string{"--kube-api-qps=5000", "--kube-api-burst=10000"}
 
 	kcm, err := s.start(name("kube-controller-manager"), "kube-controller-manager", append(append([]string{
 		"--bind-address=127.0.0.1", "--secure-port=" + itoa(kcmPort), "--leader-elect=false",
 		"--service-account-private-key-file=" + pki.SAKeyFile, "--root-ca-file=" + pki.CA.CertFile,
 		"--cluster-name=" + spec.Name,
-	}, kubeArgs...), tlsArgs...))
+	}, kubeArgs...), append(tlsArgs, unthrottled...)...))
 	if err != nil {
 		return c, err
 	}
 	sched, err := s.start(name("kube-scheduler"), "kube-scheduler", append(append([]string{
 		"--bind-address=127.0.0.1", "--secure-port=" + itoa(schedPort), "--leader-elect=false",
-	}, kubeArgs...), tlsArgs...))
+	}, kubeArgs...), append(tlsArgs, unthrottled...)...))
 	if err != nil {
 		return c, err
 	}
