@@ -56,6 +56,7 @@ func main() {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
 		}
+		fmt.Fprintln(os.Stderr, row) // each size as soon as it is measured
 		rows = append(rows, row)
 	}
 	fmt.Println()
