@@ -5,18 +5,6 @@ import (
 	"k8s.io/apimachinery/pkg/api/resource"
 )
 
-// DefaultPoolLabels are the node labels that name a node pool, in the order
-// they are tried: headroom's own, then the managed-Kubernetes conventions,
-// then the instance type as a last resort.
-var DefaultPoolLabels = []string{
-	"headroom.local/pool",
-	"cloud.google.com/gke-nodepool",
-	"eks.amazonaws.com/nodegroup",
-	"kubernetes.azure.com/agentpool",
-	"karpenter.sh/nodepool",
-	"node.kubernetes.io/instance-type",
-}
-
 // PoolOf returns the value of the first label in labels that node carries,
 // or "" when it carries none.
 func PoolOf(node *corev1.Node, labels []string) string {

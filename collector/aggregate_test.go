@@ -87,7 +87,7 @@ func TestAggregateSumsReplicasIntoOneSeriesWithoutHostOrPod(t *testing.T) {
 		NodeUsage: map[string]Usage{},
 		Scraped:   map[string]bool{"n1": true, "n2": true},
 	}
-	agg := Aggregation{AppLabels: DefaultAppLabels}
+	agg := Aggregation{AppLabels: testAppLabels}
 	before := appPoints(agg.Points(base))
 	const want = "app,app=web,cluster=osl2,container=main,namespace=shop,workload=web,workload_kind=Deployment"
 	p, ok := before[want]
@@ -187,14 +187,14 @@ func TestWorkloadOfFollowsOwners(t *testing.T) {
 func TestAppOfPrecedence(t *testing.T) {
 	w := Workload{"Deployment", "api"}
 	p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Labels: map[string]string{"app": "b", "k8s-app": "c"}}}
-	if got := AppOf(p, DefaultAppLabels, w); got != "b" {
+	if got := AppOf(p, testAppLabels, w); got != "b" {
 		t.Errorf("app label: got %q", got)
 	}
 	p.Labels["app.kubernetes.io/name"] = "a"
-	if got := AppOf(p, DefaultAppLabels, w); got != "a" {
+	if got := AppOf(p, testAppLabels, w); got != "a" {
 		t.Errorf("app.kubernetes.io/name first: got %q", got)
 	}
-	if got := AppOf(&corev1.Pod{}, DefaultAppLabels, w); got != "api" {
+	if got := AppOf(&corev1.Pod{}, testAppLabels, w); got != "api" {
 		t.Errorf("no label: got %q, want the workload name", got)
 	}
 }
@@ -221,7 +221,7 @@ func TestSlimPodKeepsWhatAggregationReads(t *testing.T) {
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", RestartCount: 4, Image: "big"}}
 	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: []*corev1.Pod{p},
 		ContainerUsage: map[ContainerKey]Usage{}, NodeUsage: map[string]Usage{}, Scraped: map[string]bool{}}
-	agg := Aggregation{AppLabels: DefaultAppLabels}
+	agg := Aggregation{AppLabels: testAppLabels}
 	full := agg.Points(c)
 	c.Pods = []*corev1.Pod{slimPod(p)}
 	slim := agg.Points(c)
@@ -238,7 +238,7 @@ func TestPodCacheFollowsPodChanges(t *testing.T) {
 	p.UID, p.ResourceVersion = "u1", "1"
 	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: []*corev1.Pod{p},
 		ContainerUsage: map[ContainerKey]Usage{}, NodeUsage: map[string]Usage{}, Scraped: map[string]bool{}}
-	agg := Aggregation{AppLabels: DefaultAppLabels, Cache: NewPodCache()}
+	agg := Aggregation{AppLabels: testAppLabels, Cache: NewPodCache()}
 	if got := appPoints(agg.Points(c)); len(got) != 1 || got["app,app=api,cluster=c,container=main,namespace=shop,workload=api-1,workload_kind=Pod"].Measurement == "" {
 		t.Fatalf("first cycle: %v", keys(got))
 	}
@@ -265,3 +265,6 @@ func TestPodCacheFollowsPodChanges(t *testing.T) {
 		t.Fatalf("cache holds %d pods after they were all deleted", n)
 	}
 }
+
+// testAppLabels are the configuration's default app labels.
+var testAppLabels = []string{"app.kubernetes.io/name", "app", "k8s-app"}

@@ -62,7 +62,7 @@ func BenchmarkNodeCycle110Pods(b *testing.B) {
 		})
 	}
 	c := &Cluster{}
-	agg := Aggregation{AppLabels: DefaultAppLabels, PoolLabels: []string{"headroom.local/pool"}, Cache: NewPodCache()}
+	agg := Aggregation{AppLabels: testAppLabels, PoolLabels: []string{"headroom.local/pool"}, Cache: NewPodCache()}
 	var enc sink.Encoder
 	buf := make([]byte, 0, 64<<10)
 	b.SetBytes(int64(len(pages[0])))

@@ -99,9 +99,6 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 	if opts.Now == nil {
 		opts.Now = time.Now
 	}
-	if len(opts.Aggregation.AppLabels) == 0 {
-		opts.Aggregation.AppLabels = DefaultAppLabels
-	}
 	opts.Logger = opts.Logger.With("cluster", opts.Name)
 	opts.Aggregation.Cache = NewPodCache()
 	c := &Cluster{opts: opts}

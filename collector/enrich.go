@@ -5,10 +5,6 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 )
 
-// DefaultAppLabels name a pod's app, first present wins; with none, the
-// owning workload's name is the app.
-var DefaultAppLabels = []string{"app.kubernetes.io/name", "app", "k8s-app"}
-
 // Workload is the controller that owns a pod, followed up the owner chain:
 // a ReplicaSet's Deployment, a Job's CronJob.
 type Workload struct {

@@ -16,6 +16,7 @@ import (
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/headroomhq/headroom/capacity"
+	"github.com/headroomhq/headroom/config"
 )
 
 type clustersOptions struct {
@@ -143,7 +144,7 @@ func fillReport(cmd *cobra.Command, raw *clientcmdapi.Config, context string, ti
 	if err != nil {
 		return fmt.Errorf("list pods: %w", err)
 	}
-	snap := capacity.NewSnapshot(ptrs(nodes.Items), ptrs(pods.Items), capacity.DefaultPoolLabels)
+	snap := capacity.NewSnapshot(ptrs(nodes.Items), ptrs(pods.Items), config.Default().Collection.PoolLabels)
 	for _, n := range snap.Nodes {
 		cpuA, cpuR := n.Allocatable[corev1.ResourceCPU], n.Requested[corev1.ResourceCPU]
 		memA, memR := n.Allocatable[corev1.ResourceMemory], n.Requested[corev1.ResourceMemory]

@@ -19,6 +19,7 @@ import (
 
 	"github.com/headroomhq/headroom/collector"
 	"github.com/headroomhq/headroom/collector/decode"
+	"github.com/headroomhq/headroom/config"
 	"github.com/headroomhq/headroom/sink"
 )
 
@@ -131,7 +132,8 @@ func runInspect(out io.Writer, path string, o inspectOptions) error {
 		r.NodeMemoryWorkingSetBytes = &mem
 	}
 	cycle := inspectCycle(o.cluster, now, res, podList)
-	points := collector.Aggregation{AppLabels: collector.DefaultAppLabels, PoolLabels: nil}.Points(cycle)
+	defaults := config.Default().Collection
+	points := collector.Aggregation{AppLabels: defaults.AppLabels, PoolLabels: defaults.PoolLabels}.Points(cycle)
 	var enc sink.Encoder
 	lp, _, err := enc.Encode(nil, points)
 	if err != nil {
