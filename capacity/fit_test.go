@@ -2,13 +2,13 @@ package capacity
 
 import (
 	"encoding/json"
-	"os"
-	"path/filepath"
 	"slices"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/headroomhq/headroom/test/fixtures"
 )
 
 type fitAmounts struct {
@@ -47,14 +47,7 @@ func containers(as []fitAmounts) []corev1.Container {
 // kube-scheduler's own tests: effective requests (init containers, overhead),
 // the equality edge, the pod count, ephemeral storage.
 func TestFitsMatchesKubeSchedulerCases(t *testing.T) {
-	dir := os.Getenv("HEADROOM_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "fixtures")
-	}
-	b, err := os.ReadFile(filepath.Join(dir, "fit", "scheduler-noderesources-fit.json"))
-	if err != nil {
-		t.Skipf("fit fixtures not found (set HEADROOM_FIXTURES): %v", err)
-	}
+	b := fixtures.Read(t, "fit/scheduler-noderesources-fit.json")
 	var doc struct {
 		Cases []struct {
 			Name        string     `json:"name"`

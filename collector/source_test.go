@@ -5,8 +5,6 @@ import (
 	"net"
 	"net/http"
 	"net/http/httptest"
-	"os"
-	"path/filepath"
 	"strconv"
 	"strings"
 	"testing"
@@ -15,19 +13,9 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/rest"
-)
 
-func fixtures(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("HEADROOM_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "fixtures")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("fixtures not found at %s (set HEADROOM_FIXTURES): %v", dir, err)
-	}
-	return dir
-}
+	"github.com/headroomhq/headroom/test/fixtures"
+)
 
 // kubeletNode points a Node at a test server the way a kubelet's node
 // object points at the kubelet: InternalIP and the kubelet endpoint port.
@@ -51,10 +39,7 @@ func kubeletNode(t *testing.T, srv *httptest.Server, annotations map[string]stri
 // /stats/summary over TLS and reads it as headroomd does: InternalIP, the
 // status port, the daemon's bearer token.
 func TestKubeletScraperReadsSummaryCapture(t *testing.T) {
-	body, err := os.ReadFile(filepath.Join(fixtures(t), "kubelet-summary", "nri-1.31", "stats_summary.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	body := fixtures.Read(t, "kubelet-summary/nri-1.31/stats_summary.json")
 	var gotAuth, gotPath string
 	srv := httptest.NewTLSServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		gotAuth, gotPath = r.Header.Get("Authorization"), r.URL.Path

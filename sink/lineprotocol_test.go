@@ -5,8 +5,6 @@ import (
 	"encoding/json"
 	"errors"
 	"math"
-	"os"
-	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
@@ -14,19 +12,9 @@ import (
 	"github.com/influxdata/line-protocol/v2/lineprotocol"
 
 	"github.com/headroomhq/headroom"
-)
 
-func fixtures(t testing.TB) string {
-	t.Helper()
-	dir := os.Getenv("HEADROOM_FIXTURES")
-	if dir == "" {
-		dir = filepath.Join("..", "..", "shared", "fixtures")
-	}
-	if _, err := os.Stat(dir); err != nil {
-		t.Skipf("fixtures not found at %s (set HEADROOM_FIXTURES): %v", dir, err)
-	}
-	return dir
-}
+	"github.com/headroomhq/headroom/test/fixtures"
+)
 
 type lpCase struct {
 	Name   string `json:"name"`
@@ -43,10 +31,7 @@ type lpCase struct {
 // influxdata's own decoder: escaping of commas, equals signs, spaces, quotes
 // and backslashes must survive the trip.
 func TestEncodeRoundTripsFixtureValues(t *testing.T) {
-	b, err := os.ReadFile(filepath.Join(fixtures(t), "lineprotocol", "decode.json"))
-	if err != nil {
-		t.Fatal(err)
-	}
+	b := fixtures.Read(t, "lineprotocol/decode.json")
 	var doc struct {
 		Decode []lpCase `json:"decode"`
 	}

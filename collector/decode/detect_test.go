@@ -6,12 +6,14 @@ import (
 	"reflect"
 	"testing"
 	"time"
+
+	"github.com/headroomhq/headroom/test/fixtures"
 )
 
 func TestDetectPicksTheFormatOfEveryCapture(t *testing.T) {
 	for _, c := range captures() {
 		t.Run(c.path, func(t *testing.T) {
-			got, err := Detect(fixture(t, c.path))
+			got, err := Detect(fixtures.Read(t, c.path))
 			if err != nil || got != c.format {
 				t.Fatalf("got %q, %v; want %q", got, err, c.format)
 			}
@@ -79,7 +81,7 @@ func TestDetectRejectsGarbage(t *testing.T) {
 func TestDecodeGivesWhatTheFormatsDecoderGives(t *testing.T) {
 	for _, c := range captures() {
 		t.Run(c.path, func(t *testing.T) {
-			b := fixture(t, c.path)
+			b := fixtures.Read(t, c.path)
 			got, err := Decode(b, "ignored", time.Time{})
 			if err != nil {
 				t.Fatal(err)

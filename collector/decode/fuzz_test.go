@@ -7,6 +7,8 @@ import (
 	"path/filepath"
 	"testing"
 	"time"
+
+	"github.com/headroomhq/headroom/test/fixtures"
 )
 
 // addSeeds adds every capture in the fixtures folder, each metrics-resource
@@ -16,7 +18,7 @@ func addSeeds(f *testing.F, literals ...string) {
 	for _, l := range literals {
 		f.Add([]byte(l))
 	}
-	dir, ok := fixturesDir()
+	dir, ok := fixtures.Dir()
 	if !ok {
 		return
 	}

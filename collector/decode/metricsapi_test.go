@@ -8,6 +8,8 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/api/resource"
+
+	"github.com/headroomhq/headroom/test/fixtures"
 )
 
 // quantity parses a raw usage value with apimachinery, for expectations.
@@ -21,7 +23,7 @@ func quantity(t *testing.T, v any) (cores float64, bytes uint64) {
 }
 
 func TestMetricsAPIDecodesGKE2021Pods(t *testing.T) {
-	b := fixture(t, "metrics-api/gke-2021-pods.json")
+	b := fixtures.Read(t, "metrics-api/gke-2021-pods.json")
 	r, err := MetricsAPI(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
@@ -69,7 +71,7 @@ func TestMetricsAPIDecodesGKE2021Pods(t *testing.T) {
 }
 
 func TestMetricsAPIDecodesGKE2021Nodes(t *testing.T) {
-	r, err := MetricsAPI(bytes.NewReader(fixture(t, "metrics-api/gke-2021-nodes.json")))
+	r, err := MetricsAPI(bytes.NewReader(fixtures.Read(t, "metrics-api/gke-2021-nodes.json")))
 	if err != nil {
 		t.Fatal(err)
 	}

@@ -13,6 +13,8 @@ import (
 	dto "github.com/prometheus/client_model/go"
 	"github.com/prometheus/common/expfmt"
 	"github.com/prometheus/common/model"
+
+	"github.com/headroomhq/headroom/test/fixtures"
 )
 
 // vectors is decode-and-rate-vectors.json: metrics-server's own decode and
@@ -56,7 +58,7 @@ type vectorPoint struct {
 func loadVectors(t testing.TB) vectors {
 	t.Helper()
 	var v vectors
-	if err := json.Unmarshal(fixture(t, vectorsPath), &v); err != nil {
+	if err := json.Unmarshal(fixtures.Read(t, vectorsPath), &v); err != nil {
 		t.Fatalf("decode vectors: %v", err)
 	}
 	if len(v.Decode) != 13 || len(v.Rate) != 7 {

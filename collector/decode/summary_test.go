@@ -9,6 +9,8 @@ import (
 	"time"
 
 	"sigs.k8s.io/yaml"
+
+	"github.com/headroomhq/headroom/test/fixtures"
 )
 
 // walk follows keys through a JSON document decoded into any; it returns nil
@@ -166,7 +168,7 @@ func checkRawNetwork(t *testing.T, what string, got *Network, raw any) {
 }
 
 func TestSummaryDecodesNRI131Capture(t *testing.T) {
-	b := fixture(t, "kubelet-summary/nri-1.31/stats_summary.json")
+	b := fixtures.Read(t, "kubelet-summary/nri-1.31/stats_summary.json")
 	r, err := Summary(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
@@ -203,7 +205,7 @@ func TestSummaryDecodesNRI131Capture(t *testing.T) {
 			} `json:"metadata"`
 		} `json:"items"`
 	}
-	if err := yaml.Unmarshal(fixture(t, "kubelet-summary/nri-1.31/nodes.yaml"), &nodes); err != nil {
+	if err := yaml.Unmarshal(fixtures.Read(t, "kubelet-summary/nri-1.31/nodes.yaml"), &nodes); err != nil {
 		t.Fatal(err)
 	}
 	if len(nodes.Items) != 1 || nodes.Items[0].Metadata.Name != n.Name {
@@ -217,7 +219,7 @@ func TestSummaryDecodesNRI131Capture(t *testing.T) {
 			} `json:"metadata"`
 		} `json:"items"`
 	}
-	if err := json.Unmarshal(fixture(t, "kubelet-summary/nri-1.31/kubelet_pods.json"), &kubeletPods); err != nil {
+	if err := json.Unmarshal(fixtures.Read(t, "kubelet-summary/nri-1.31/kubelet_pods.json"), &kubeletPods); err != nil {
 		t.Fatal(err)
 	}
 	known := map[string]bool{}
@@ -232,7 +234,7 @@ func TestSummaryDecodesNRI131Capture(t *testing.T) {
 }
 
 func TestSummaryToleratesSparseGKE2017Capture(t *testing.T) {
-	b := fixture(t, "kubelet-summary/gke-2017-beats.json")
+	b := fixtures.Read(t, "kubelet-summary/gke-2017-beats.json")
 	r, err := Summary(bytes.NewReader(b))
 	if err != nil {
 		t.Fatal(err)
