@@ -1,37 +1,22 @@
 package capacity
 
-import corev1 "k8s.io/api/core/v1"
+import (
+	corev1 "k8s.io/api/core/v1"
+	resourcehelper "k8s.io/component-helpers/resource"
+)
 
 // PodRequests returns what a pod holds on its node as kube-scheduler counts
 // it: the sum of its containers and restartable init containers (sidecars),
 // or, where larger per resource, what any regular init container needs on top
-// of the sidecars started before it; plus the pod overhead. Pods that have
-// terminated (Succeeded or Failed) hold nothing.
+// of the sidecars started before it; plus the pod overhead. Pod-level
+// requests, where set, replace the containers'. It is component-helpers'
+// PodRequests, the function kube-scheduler calls. Pods that have terminated
+// (Succeeded or Failed) hold nothing.
 func PodRequests(pod *corev1.Pod) corev1.ResourceList {
 	if pod.Status.Phase == corev1.PodSucceeded || pod.Status.Phase == corev1.PodFailed {
 		return corev1.ResourceList{}
 	}
-	reqs := corev1.ResourceList{}
-	for _, c := range pod.Spec.Containers {
-		addTo(reqs, c.Resources.Requests)
-	}
-	// Sidecars run alongside the containers; a regular init container runs
-	// alone, next to the sidecars started before it.
-	sidecars := corev1.ResourceList{}
-	initPeak := corev1.ResourceList{}
-	for _, c := range pod.Spec.InitContainers {
-		if c.RestartPolicy != nil && *c.RestartPolicy == corev1.ContainerRestartPolicyAlways {
-			addTo(reqs, c.Resources.Requests)
-			addTo(sidecars, c.Resources.Requests)
-			continue
-		}
-		step := sidecars.DeepCopy()
-		addTo(step, c.Resources.Requests)
-		maxInto(initPeak, step)
-	}
-	maxInto(reqs, initPeak)
-	addTo(reqs, pod.Spec.Overhead)
-	return reqs
+	return resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{})
 }
 
 func addTo(dst, src corev1.ResourceList) {
@@ -39,13 +24,5 @@ func addTo(dst, src corev1.ResourceList) {
 		sum := dst[name]
 		sum.Add(q)
 		dst[name] = sum
-	}
-}
-
-func maxInto(dst, src corev1.ResourceList) {
-	for name, q := range src {
-		if cur, ok := dst[name]; !ok || q.Cmp(cur) > 0 {
-			dst[name] = q.DeepCopy()
-		}
 	}
 }
