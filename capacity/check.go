@@ -52,6 +52,10 @@ type Workload struct {
 	// Recreate is set for a Deployment with strategy Recreate: old pods
 	// are gone before new ones are created.
 	Recreate bool
+	// OrderedReady is set for a StatefulSet that creates its pods one at a
+	// time (the default podManagementPolicy): a pod that does not fit stops
+	// the ones after it.
+	OrderedReady bool
 }
 
 // Policy is the headroom an operator wants left after the deploy. The zero

@@ -2,6 +2,7 @@ package capacity
 
 import (
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/resource"
 	resourcehelper "k8s.io/component-helpers/resource"
 )
 
@@ -25,4 +26,16 @@ func addTo(dst, src corev1.ResourceList) {
 		sum.Add(q)
 		dst[name] = sum
 	}
+}
+
+// PodRequestsNonZero is PodRequests as the scheduler's LeastAllocated score
+// sees it: a container without a cpu or memory request counts as 100m cpu
+// and 200Mi memory.
+func PodRequestsNonZero(pod *corev1.Pod) corev1.ResourceList {
+	return resourcehelper.PodRequests(pod, resourcehelper.PodResourcesOptions{
+		NonMissingContainerRequests: corev1.ResourceList{
+			corev1.ResourceCPU:    *resource.NewMilliQuantity(defaultMilliCPURequest, resource.DecimalSI),
+			corev1.ResourceMemory: *resource.NewQuantity(defaultMemoryRequest, resource.DecimalSI),
+		},
+	})
 }

@@ -1,0 +1,660 @@
+package capacity
+
+import (
+	"fmt"
+	"math"
+	"math/rand/v2"
+	"sort"
+	"strings"
+
+	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/labels"
+)
+
+// The scheduler filters every node of a small cluster; from 100 nodes on it
+// stops once it has found a share of feasible ones (numFeasibleNodesToFind).
+const (
+	minFeasibleNodesToFind           = 100
+	minFeasibleNodesPercentageToFind = 5
+	maxNodeScore                     = 100
+)
+
+// Default score plugin weights (kube-scheduler's default profile).
+const (
+	weightTaint    = 3
+	weightAffinity = 2
+	weightFit      = 1
+	weightBalanced = 1
+	weightSpread   = 2
+)
+
+// sim is one simulated sequence of scheduling decisions on a copy of a
+// Cluster's state.
+type sim struct {
+	c       *Cluster
+	R       int
+	req     []int64 // node-major, like Cluster.baseReq
+	nz      [][2]int64
+	removed []bool // existing pods gone (an old revision, a lost node)
+	down    []bool // nodes gone
+	placed  []placed
+	tracked []*tmpl
+	rng     *rand.Rand
+	start   int
+	// tiesAcrossPools is set when the scheduler's random tie-break chose
+	// between nodes of different pools: the placement per pool (and, for
+	// mixed pods, the count) may vary from run to run.
+	tiesAcrossPools bool
+	// scratch buffers reused across scheduling decisions.
+	feasible []int32
+	scores   []int64
+	raw      [][]int64
+}
+
+// placed is a pod the simulation bound to a node.
+type placed struct {
+	t    *tmpl
+	node int32
+	gone bool
+}
+
+func (c *Cluster) newSim(seed uint64) *sim {
+	s := &sim{
+		c: c, R: len(c.resources),
+		req:     append([]int64(nil), c.baseReq...),
+		nz:      append([][2]int64(nil), c.baseNZ...),
+		removed: make([]bool, len(c.pods)),
+		down:    make([]bool, len(c.nodes)),
+		rng:     rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
+		raw:     make([][]int64, 5),
+	}
+	return s
+}
+
+// track makes the simulation keep t's topology counts current, counting
+// what is on the nodes now.
+func (s *sim) track(t *tmpl) {
+	for _, sp := range t.allSpreads() {
+		clear(sp.dom.count)
+	}
+	for _, pt := range t.terms() {
+		clear(pt.dom.count)
+	}
+	t.exAnti = map[string]map[string]int32{}
+	t.affTotal = 0
+	for i := range s.c.pods {
+		if s.removed[i] || s.down[s.c.pods[i].node] {
+			continue
+		}
+		p := &s.c.pods[i]
+		s.count(t, p.pod, p.terminating, p.node, nil, 1)
+	}
+	for _, pl := range s.placed {
+		if !pl.gone {
+			s.count(t, pl.t.pod, false, pl.node, pl.t, 1)
+		}
+	}
+	s.tracked = append(s.tracked, t)
+}
+
+// count adds delta for pod p on node n to t's counts. from is p's compiled
+// template when it was placed by the simulation.
+func (s *sim) count(t *tmpl, p *corev1.Pod, terminating bool, n int32, from *tmpl, delta int32) {
+	set := labels.Set(p.Labels)
+	if p.Namespace == t.ns && !terminating {
+		for _, sp := range t.allSpreads() {
+			if d := sp.dom.of[n]; d >= 0 && sp.eligible[n] && sp.sel.Matches(set) {
+				sp.dom.count[d] += delta
+			}
+		}
+	}
+	for _, pt := range t.anti {
+		if d := pt.dom.of[n]; d >= 0 && pt.matches(p) {
+			pt.dom.count[d] += delta
+		}
+	}
+	if len(t.affinity) > 0 {
+		all := true
+		for _, pt := range t.affinity {
+			if !pt.matches(p) {
+				all = false
+				break
+			}
+		}
+		if all {
+			for _, pt := range t.affinity {
+				if d := pt.dom.of[n]; d >= 0 {
+					pt.dom.count[d] += delta
+					t.affTotal += delta
+				}
+			}
+		}
+	}
+	// p's own required anti-affinity repels t.
+	node := s.c.nodes[n].node
+	if from != nil {
+		for _, pt := range from.anti {
+			if v, ok := node.Labels[pt.key]; ok && pt.matches(t.pod) {
+				addExAnti(t, pt.key, v, delta)
+			}
+		}
+		return
+	}
+	if a := p.Spec.Affinity; a != nil && a.PodAntiAffinity != nil {
+		for _, term := range a.PodAntiAffinity.RequiredDuringSchedulingIgnoredDuringExecution {
+			v, ok := node.Labels[term.TopologyKey]
+			if !ok {
+				continue
+			}
+			sel, ns, err := termSelector(p, term)
+			if err != nil || (ns != nil && !ns[t.ns]) || !sel.Matches(t.labels) {
+				continue
+			}
+			addExAnti(t, term.TopologyKey, v, delta)
+		}
+	}
+}
+
+func addExAnti(t *tmpl, key, value string, delta int32) {
+	m := t.exAnti[key]
+	if m == nil {
+		m = map[string]int32{}
+		t.exAnti[key] = m
+	}
+	m[value] += delta
+}
+
+// place binds a pod of t to node n.
+func (s *sim) place(t *tmpl, n int32) int {
+	row := s.req[int(n)*s.R : int(n+1)*s.R]
+	for i, v := range t.req {
+		row[i] += v
+	}
+	s.nz[n][0] += t.nz[0]
+	s.nz[n][1] += t.nz[1]
+	for _, u := range s.tracked {
+		s.count(u, t.pod, false, n, t, 1)
+	}
+	s.placed = append(s.placed, placed{t: t, node: n})
+	return len(s.placed) - 1
+}
+
+// unplace removes a pod the simulation placed.
+func (s *sim) unplace(k int) {
+	pl := &s.placed[k]
+	if pl.gone {
+		return
+	}
+	pl.gone = true
+	row := s.req[int(pl.node)*s.R : int(pl.node+1)*s.R]
+	for i, v := range pl.t.req {
+		row[i] -= v
+	}
+	s.nz[pl.node][0] -= pl.t.nz[0]
+	s.nz[pl.node][1] -= pl.t.nz[1]
+	for _, u := range s.tracked {
+		s.count(u, pl.t.pod, false, pl.node, pl.t, -1)
+	}
+}
+
+// remove takes an existing pod off its node.
+func (s *sim) remove(i int32) {
+	if s.removed[i] {
+		return
+	}
+	s.removed[i] = true
+	p := &s.c.pods[i]
+	row := s.req[int(p.node)*s.R : int(p.node+1)*s.R]
+	for j, v := range p.req {
+		row[j] -= v
+	}
+	s.nz[p.node][0] -= p.nz[0]
+	s.nz[p.node][1] -= p.nz[1]
+	for _, u := range s.tracked {
+		s.count(u, p.pod, p.terminating, p.node, nil, -1)
+	}
+}
+
+// failure is why a pod found no node, as kube-scheduler's FitError counts
+// it: for each reason, the number of nodes that gave it.
+type failure struct {
+	nodes   int
+	reasons map[string]int
+}
+
+// Message renders it as the scheduler's FailedScheduling event does.
+func (f *failure) Message() string {
+	var parts []string
+	for r, n := range f.reasons {
+		parts = append(parts, fmt.Sprintf("%d %s", n, r))
+	}
+	sort.Strings(parts)
+	msg := fmt.Sprintf("0/%d nodes are available", f.nodes)
+	if len(parts) > 0 {
+		msg += ": " + strings.Join(parts, ", ")
+	}
+	return msg + "."
+}
+
+func numFeasibleNodesToFind(n int) int {
+	if n < minFeasibleNodesToFind {
+		return n
+	}
+	pct := 50 - n/125
+	if pct < minFeasibleNodesPercentageToFind {
+		pct = minFeasibleNodesPercentageToFind
+	}
+	k := n * pct / 100
+	if k < minFeasibleNodesToFind {
+		return minFeasibleNodesToFind
+	}
+	return k
+}
+
+// schedule finds the node kube-scheduler would bind a pod of t to, or says
+// why none fits. t must be tracked.
+func (s *sim) schedule(t *tmpl) (int32, *failure) {
+	n := len(s.c.nodes)
+	live := n
+	for _, d := range s.down {
+		if d {
+			live--
+		}
+	}
+	want := numFeasibleNodesToFind(live)
+	s.feasible = s.feasible[:0]
+	mins := s.spreadMins(t)
+	processed := 0
+	for k := 0; k < n && len(s.feasible) < want; k++ {
+		i := s.c.order[(s.start+k)%n]
+		processed++
+		if s.down[i] {
+			continue
+		}
+		if t.static[i] == 0 && s.filter(t, i, mins, nil) {
+			s.feasible = append(s.feasible, i)
+		}
+	}
+	s.start = (s.start + processed) % max(n, 1)
+	if len(s.feasible) == 0 {
+		f := &failure{nodes: live, reasons: map[string]int{}}
+		for i := range s.c.nodes {
+			if s.down[i] {
+				continue
+			}
+			if r := t.static[i]; r != 0 {
+				f.reasons[staticReasons[r-1]]++
+				continue
+			}
+			s.filter(t, int32(i), mins, f.reasons)
+		}
+		return -1, f
+	}
+	if len(s.feasible) == 1 {
+		return s.feasible[0], nil
+	}
+	return s.pick(t), nil
+}
+
+// spreadMins is, per hard spread constraint, the smallest count of matching
+// pods over the domains that count (0 below minDomains).
+func (s *sim) spreadMins(t *tmpl) []int32 {
+	if len(t.hard) == 0 {
+		return nil
+	}
+	mins := make([]int32, len(t.hard))
+	for j, sp := range t.hard {
+		present := make([]bool, len(sp.dom.values))
+		domainsN := 0
+		for i, d := range sp.dom.of {
+			if d >= 0 && sp.eligible[i] && !s.down[i] && !present[d] {
+				present[d] = true
+				domainsN++
+			}
+		}
+		m := int32(math.MaxInt32)
+		for d, ok := range present {
+			if ok && sp.dom.count[d] < m {
+				m = sp.dom.count[d]
+			}
+		}
+		if domainsN < int(sp.minDomains) || domainsN == 0 {
+			m = 0
+		}
+		mins[j] = m
+	}
+	return mins
+}
+
+// filter runs the filters whose outcome depends on what is placed, in the
+// scheduler's order, on a node the static filters passed. With reasons
+// non-nil it records why the node fails.
+func (s *sim) filter(t *tmpl, i int32, mins []int32, reasons map[string]int) bool {
+	fail := func(r string) bool {
+		if reasons != nil {
+			reasons[r]++
+		}
+		return false
+	}
+	if len(t.ports) > 0 && s.portConflict(t, i) {
+		return fail(reasonPorts)
+	}
+	// NodeResourcesFit.
+	alloc := s.c.nodes[i].alloc
+	row := s.req[int(i)*s.R : int(i+1)*s.R]
+	ok := true
+	if row[rPods]+1 > alloc[rPods] {
+		ok = fail(ReasonTooManyPods)
+		if reasons == nil {
+			return false
+		}
+	}
+	for r, want := range t.req {
+		if r == rPods || want <= 0 {
+			continue
+		}
+		if want > alloc[r]-row[r] {
+			ok = fail("Insufficient " + string(s.c.resources[r]))
+			if reasons == nil {
+				return false
+			}
+		}
+	}
+	for _, m := range t.missing {
+		ok = fail("Insufficient " + string(m))
+	}
+	if !ok {
+		return false
+	}
+	// PodTopologySpread.
+	for j, sp := range t.hard {
+		d := sp.dom.of[i]
+		if d < 0 {
+			return fail(reasonSpreadLabel)
+		}
+		self := int32(0)
+		if sp.self {
+			self = 1
+		}
+		if sp.dom.count[d]+self-mins[j] > sp.maxSkew {
+			return fail(reasonSpread)
+		}
+	}
+	// InterPodAffinity: the pod's affinity, its anti-affinity, then
+	// existing pods' anti-affinity.
+	if len(t.affinity) > 0 {
+		exist := true
+		for _, pt := range t.affinity {
+			d := pt.dom.of[i]
+			if d < 0 {
+				return fail(reasonAffinityRules)
+			}
+			if pt.dom.count[d] <= 0 {
+				exist = false
+			}
+		}
+		if !exist {
+			selfAll := true
+			for _, pt := range t.affinity {
+				selfAll = selfAll && pt.self
+			}
+			if t.affTotal != 0 || !selfAll {
+				return fail(reasonAffinityRules)
+			}
+		}
+	}
+	for _, pt := range t.anti {
+		if d := pt.dom.of[i]; d >= 0 && pt.dom.count[d] > 0 {
+			return fail(reasonAntiAffinity)
+		}
+	}
+	node := s.c.nodes[i].node
+	for key, m := range t.exAnti {
+		if v, ok := node.Labels[key]; ok && m[v] > 0 {
+			return fail(reasonExistingAnti)
+		}
+	}
+	return true
+}
+
+func (s *sim) portConflict(t *tmpl, i int32) bool {
+	check := func(ports []hostPort) bool {
+		for _, a := range t.ports {
+			for _, b := range ports {
+				if a.conflicts(b) {
+					return true
+				}
+			}
+		}
+		return false
+	}
+	for _, pi := range s.c.podsOn[i] {
+		if !s.removed[pi] && check(s.c.pods[pi].ports) {
+			return true
+		}
+	}
+	for _, pl := range s.placed {
+		if !pl.gone && pl.node == i && check(pl.t.ports) {
+			return true
+		}
+	}
+	return false
+}
+
+// pick scores the feasible nodes with the default profile's score plugins
+// and returns the best, breaking ties at random as the scheduler does.
+func (s *sim) pick(t *tmpl) int32 {
+	f := s.feasible
+	total := s.scores[:0]
+	for range f {
+		total = append(total, 0)
+	}
+	s.scores = total
+	raw := s.buf(0, len(f))
+
+	// TaintToleration: untolerated PreferNoSchedule taints, fewer is better.
+	var prefTol []corev1.Toleration
+	for _, tol := range t.pod.Spec.Tolerations {
+		if tol.Effect == "" || tol.Effect == corev1.TaintEffectPreferNoSchedule {
+			prefTol = append(prefTol, tol)
+		}
+	}
+	for k, i := range f {
+		raw[k] = 0
+		for j := range s.c.nodes[i].prefer {
+			if !tolerates(prefTol, &s.c.nodes[i].prefer[j]) {
+				raw[k]++
+			}
+		}
+	}
+	normalize(raw, true)
+	addWeighted(total, raw, weightTaint)
+
+	// NodeAffinity: preferred terms' weights.
+	if t.preferred != nil {
+		for k, i := range f {
+			raw[k] = t.preferred.Score(s.c.nodes[i].node)
+		}
+		normalize(raw, false)
+		addWeighted(total, raw, weightAffinity)
+	}
+
+	// NodeResourcesFit (LeastAllocated) and BalancedAllocation over cpu and
+	// memory.
+	for k, i := range f {
+		alloc := s.c.nodes[i].alloc
+		row := s.req[int(i)*s.R : int(i+1)*s.R]
+		var sum, w int64
+		for r := range 2 {
+			a := alloc[r]
+			if a == 0 {
+				continue
+			}
+			req := s.nz[i][r] + t.nz[r]
+			if req <= a {
+				sum += (a - req) * maxNodeScore / a
+			}
+			w++
+		}
+		if w > 0 {
+			total[k] += weightFit * (sum / w)
+		}
+		if !t.bestEffort {
+			with := balanced(row[rCPU]+t.req[rCPU], row[rMemory]+t.req[rMemory], alloc[rCPU], alloc[rMemory])
+			without := balanced(row[rCPU], row[rMemory], alloc[rCPU], alloc[rMemory])
+			total[k] += weightBalanced * (maxNodeScore/2 + (maxNodeScore/2+with-without)/2)
+		}
+	}
+
+	// PodTopologySpread: fewer matching pods in the node's domains is better.
+	if len(t.soft) > 0 {
+		s.spreadScore(t, raw)
+		addWeighted(total, raw, weightSpread)
+	}
+
+	best, bestScore, ties := 0, total[0], 1
+	pools := false
+	for k := 1; k < len(f); k++ {
+		switch {
+		case total[k] > bestScore:
+			best, bestScore, ties, pools = k, total[k], 1, false
+		case total[k] == bestScore:
+			ties++
+			if s.c.nodes[f[k]].pool != s.c.nodes[f[best]].pool {
+				pools = true
+			}
+			if s.rng.IntN(ties) == 0 {
+				best = k
+			}
+		}
+	}
+	if pools {
+		s.tiesAcrossPools = true
+	}
+	return f[best]
+}
+
+func (s *sim) buf(i, n int) []int64 {
+	if cap(s.raw[i]) < n {
+		s.raw[i] = make([]int64, n)
+	}
+	return s.raw[i][:n]
+}
+
+// spreadScore is PodTopologySpread's score, normalized, into out.
+func (s *sim) spreadScore(t *tmpl, out []int64) {
+	f := s.feasible
+	requireAll := !t.softDefault
+	ignored := s.buf(1, len(f))
+	live := 0
+	for k, i := range f {
+		ignored[k] = 0
+		if requireAll {
+			for _, sp := range t.soft {
+				if sp.dom.of[i] < 0 {
+					ignored[k] = 1
+					break
+				}
+			}
+		}
+		if ignored[k] == 0 {
+			live++
+		}
+	}
+	var sc float64
+	for j, sp := range t.soft {
+		_ = j
+		size := live
+		if sp.key != corev1.LabelHostname {
+			seen := map[int32]bool{}
+			for k, i := range f {
+				if ignored[k] == 0 && sp.dom.of[i] >= 0 {
+					seen[sp.dom.of[i]] = true
+				}
+			}
+			size = len(seen)
+		}
+		w := math.Log(float64(size + 2))
+		for k, i := range f {
+			if j == 0 {
+				out[k] = 0
+			}
+			if ignored[k] != 0 {
+				continue
+			}
+			d := sp.dom.of[i]
+			if d < 0 {
+				continue
+			}
+			sc = float64(sp.dom.count[d])*w + float64(sp.maxSkew-1)
+			// accumulate as float per node: keep in out as fixed point
+			out[k] += int64(math.Round(sc * 1e6))
+		}
+	}
+	// Each node's score is the rounded float sum; out holds it scaled.
+	minS, maxS := int64(math.MaxInt64), int64(0)
+	for k := range f {
+		if ignored[k] != 0 {
+			continue
+		}
+		out[k] = int64(math.Round(float64(out[k]) / 1e6))
+		minS = min(minS, out[k])
+		maxS = max(maxS, out[k])
+	}
+	for k := range f {
+		switch {
+		case ignored[k] != 0:
+			out[k] = 0
+		case maxS == 0:
+			out[k] = maxNodeScore
+		default:
+			out[k] = maxNodeScore * (maxS + minS - out[k]) / maxS
+		}
+	}
+}
+
+func balanced(cpu, mem, allocCPU, allocMem int64) int64 {
+	var fr []float64
+	for _, p := range [][2]int64{{cpu, allocCPU}, {mem, allocMem}} {
+		if p[1] == 0 {
+			continue
+		}
+		x := float64(p[0]) / float64(p[1])
+		if x > 1 {
+			x = 1
+		}
+		fr = append(fr, x)
+	}
+	std := 0.0
+	if len(fr) == 2 {
+		std = math.Abs((fr[0] - fr[1]) / 2)
+	}
+	return int64((1 - std) * maxNodeScore)
+}
+
+// normalize is the scheduler's DefaultNormalizeScore.
+func normalize(scores []int64, reverse bool) {
+	var top int64
+	for _, v := range scores {
+		top = max(top, v)
+	}
+	for k, v := range scores {
+		switch {
+		case top == 0 && reverse:
+			scores[k] = maxNodeScore
+		case top == 0:
+		default:
+			v = maxNodeScore * v / top
+			if reverse {
+				v = maxNodeScore - v
+			}
+			scores[k] = v
+		}
+	}
+}
+
+func addWeighted(total, scores []int64, w int64) {
+	for k, v := range scores {
+		total[k] += v * w
+	}
+}
