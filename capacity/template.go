@@ -31,7 +31,7 @@ type tmpl struct {
 	preferred  *nodeaffinity.PreferredSchedulingTerms
 	// hard are DoNotSchedule spread constraints (filter); soft are
 	// ScheduleAnyway ones, or the scheduler's defaults (score).
-	hard, soft []*spread
+	hard, soft  []*spread
 	softDefault bool
 	// anti and affinity are required inter-pod terms of the pod itself.
 	anti, affinity []*podTerm
