@@ -2,6 +2,7 @@ package capacity
 
 import (
 	"slices"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -75,6 +76,9 @@ type Cluster struct {
 	baseReq []int64
 	baseNZ  [][2]int64
 	pending int
+
+	mu         sync.Mutex
+	topologies map[string]*topology
 }
 
 // NewCluster compiles nodes and pods into a Cluster. Pods bound to nodes not

@@ -82,12 +82,35 @@ func (s *sim) track(t *tmpl) {
 	}
 	t.exAnti = map[string]map[string]int32{}
 	t.affTotal = 0
-	for i := range s.c.pods {
+	// Spread constraints count pods of t's namespace; inter-pod terms may
+	// look further.
+	pods := s.c.byNamespace[t.ns]
+	for _, pt := range t.terms() {
+		if pt.ns == nil || len(pt.ns) > 1 || !pt.ns[t.ns] {
+			pods = nil
+			break
+		}
+	}
+	visit := func(i int32) {
 		if s.removed[i] || s.down[s.c.pods[i].node] {
-			continue
+			return
 		}
 		p := &s.c.pods[i]
-		s.count(t, p.pod, p.terminating, p.node, nil, 1)
+		s.countMatches(t, p.pod, p.terminating, p.node, 1)
+	}
+	if pods != nil || len(t.terms()) == 0 {
+		for _, i := range pods {
+			visit(i)
+		}
+	} else {
+		for i := range s.c.pods {
+			visit(int32(i))
+		}
+	}
+	for _, i := range s.c.antiAffinity {
+		if !s.removed[i] && !s.down[s.c.pods[i].node] {
+			s.countRepels(t, s.c.pods[i].pod, s.c.pods[i].node, nil, 1)
+		}
 	}
 	for _, pl := range s.placed {
 		if !pl.gone {
@@ -100,6 +123,15 @@ func (s *sim) track(t *tmpl) {
 // count adds delta for pod p on node n to t's counts. from is p's compiled
 // template when it was placed by the simulation.
 func (s *sim) count(t *tmpl, p *corev1.Pod, terminating bool, n int32, from *tmpl, delta int32) {
+	s.countMatches(t, p, terminating, n, delta)
+	s.countRepels(t, p, n, from, delta)
+}
+
+// countMatches counts p in t's spread constraints and inter-pod terms.
+func (s *sim) countMatches(t *tmpl, p *corev1.Pod, terminating bool, n int32, delta int32) {
+	if len(t.hard)+len(t.soft)+len(t.anti)+len(t.affinity) == 0 {
+		return
+	}
 	set := labels.Set(p.Labels)
 	if p.Namespace == t.ns && !terminating {
 		for _, sp := range t.allSpreads() {
@@ -130,7 +162,10 @@ func (s *sim) count(t *tmpl, p *corev1.Pod, terminating bool, n int32, from *tmp
 			}
 		}
 	}
-	// p's own required anti-affinity repels t.
+}
+
+// countRepels counts p's own required anti-affinity against t.
+func (s *sim) countRepels(t *tmpl, p *corev1.Pod, n int32, from *tmpl, delta int32) {
 	node := s.c.nodes[n].node
 	if from != nil {
 		for _, pt := range from.anti {
@@ -566,13 +601,15 @@ func (s *sim) spreadScore(t *tmpl, out []int64) {
 		_ = j
 		size := live
 		if sp.key != corev1.LabelHostname {
-			seen := map[int32]bool{}
+			seen := s.buf(2, len(sp.dom.values))
+			clear(seen)
+			size = 0
 			for k, i := range f {
-				if ignored[k] == 0 && sp.dom.of[i] >= 0 {
-					seen[sp.dom.of[i]] = true
+				if d := sp.dom.of[i]; ignored[k] == 0 && d >= 0 && seen[d] == 0 {
+					seen[d] = 1
+					size++
 				}
 			}
-			size = len(seen)
 		}
 		w := math.Log(float64(size + 2))
 		for k, i := range f {
@@ -614,21 +651,12 @@ func (s *sim) spreadScore(t *tmpl, out []int64) {
 }
 
 func balanced(cpu, mem, allocCPU, allocMem int64) int64 {
-	var fr []float64
-	for _, p := range [][2]int64{{cpu, allocCPU}, {mem, allocMem}} {
-		if p[1] == 0 {
-			continue
-		}
-		x := float64(p[0]) / float64(p[1])
-		if x > 1 {
-			x = 1
-		}
-		fr = append(fr, x)
+	if allocCPU == 0 || allocMem == 0 {
+		return maxNodeScore // one fraction or none: no deviation
 	}
-	std := 0.0
-	if len(fr) == 2 {
-		std = math.Abs((fr[0] - fr[1]) / 2)
-	}
+	fc := min(float64(cpu)/float64(allocCPU), 1)
+	fm := min(float64(mem)/float64(allocMem), 1)
+	std := math.Abs((fc - fm) / 2)
 	return int64((1 - std) * maxNodeScore)
 }
 

@@ -98,30 +98,44 @@ func (t *podTerm) matches(p *corev1.Pod) bool {
 
 // domains counts matching pods per topology domain of one key.
 type domains struct {
+	*topology
+	count []int32
+}
+
+// topology maps nodes to the domains of one key; a Cluster builds it once
+// per key and shares it between checks.
+type topology struct {
 	of     []int32 // node → domain, -1 without the key's label
 	values []string
-	count  []int32
 }
 
 func newDomains(c *Cluster, key string) *domains {
-	d := &domains{of: make([]int32, len(c.nodes))}
-	idx := map[string]int32{}
-	for i, n := range c.nodes {
-		v, ok := n.node.Labels[key]
-		if !ok {
-			d.of[i] = -1
-			continue
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	tp, ok := c.topologies[key]
+	if !ok {
+		tp = &topology{of: make([]int32, len(c.nodes))}
+		idx := map[string]int32{}
+		for i, n := range c.nodes {
+			v, ok := n.node.Labels[key]
+			if !ok {
+				tp.of[i] = -1
+				continue
+			}
+			j, seen := idx[v]
+			if !seen {
+				j = int32(len(tp.values))
+				idx[v] = j
+				tp.values = append(tp.values, v)
+			}
+			tp.of[i] = j
 		}
-		j, seen := idx[v]
-		if !seen {
-			j = int32(len(d.values))
-			idx[v] = j
-			d.values = append(d.values, v)
+		if c.topologies == nil {
+			c.topologies = map[string]*topology{}
 		}
-		d.of[i] = j
+		c.topologies[key] = tp
 	}
-	d.count = make([]int32, len(d.values))
-	return d
+	return &domains{topology: tp, count: make([]int32, len(tp.values))}
 }
 
 // Reasons the static filters report, worded as kube-scheduler's plugins.
@@ -203,12 +217,13 @@ func (c *Cluster) compile(p *corev1.Pod, defaultSpread labels.Selector) *tmpl {
 	// constraints of their own.
 	if len(p.Spec.TopologySpreadConstraints) == 0 && defaultSpread != nil && !defaultSpread.Empty() {
 		t.softDefault = true
+		eligible := c.inclusion(t, false, nil)
 		for _, d := range []struct {
 			key  string
 			skew int32
 		}{{corev1.LabelHostname, 3}, {corev1.LabelTopologyZone, 5}} {
 			s := &spread{key: d.key, maxSkew: d.skew, sel: defaultSpread, self: defaultSpread.Matches(t.labels), dom: newDomains(c, d.key)}
-			s.eligible = c.inclusion(t, false, nil)
+			s.eligible = eligible
 			t.soft = append(t.soft, s)
 		}
 	}
