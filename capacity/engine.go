@@ -539,3 +539,24 @@ func selfRepelsOnHost(t *tmpl) bool {
 	}
 	return false
 }
+
+// Replay schedules pods one after another, in the order given, as the
+// scheduler takes them from its queue, each with its own spec; a pod that
+// fits nowhere stays pending and the next is tried. It returns, per pod, the
+// node it was bound to or "" for pending; seed drives the random
+// tie-breaking. Pods are bare: default spreading,
+// which needs an owning controller, does not apply.
+func (c *Cluster) Replay(pods []*corev1.Pod, seed uint64) []string {
+	s := c.newSim(seed)
+	out := make([]string, len(pods))
+	for k, p := range pods {
+		t := c.compile(p, nil)
+		s.track(t)
+		if n, f := s.schedule(t); f == nil {
+			s.place(t, n)
+			out[k] = c.nodes[n].node.Name
+		}
+		s.tracked = s.tracked[:0]
+	}
+	return out
+}

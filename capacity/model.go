@@ -27,6 +27,10 @@ type Options struct {
 	// PoolLabels are the node labels that name a node's pool, first found
 	// wins (config's collection.poolLabels).
 	PoolLabels []string
+	// PercentageOfNodesToScore is the scheduler's setting of that name: 0
+	// (its default) adapts to the cluster's size, 100 filters and scores
+	// every node.
+	PercentageOfNodesToScore int
 }
 
 // cnode is a node as the model keeps it.

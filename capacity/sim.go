@@ -271,11 +271,13 @@ func (f *failure) Message() string {
 	return msg + "."
 }
 
-func numFeasibleNodesToFind(n int) int {
-	if n < minFeasibleNodesToFind {
+func numFeasibleNodesToFind(n, pct int) int {
+	if n < minFeasibleNodesToFind || pct >= 100 {
 		return n
 	}
-	pct := 50 - n/125
+	if pct <= 0 {
+		pct = 50 - n/125
+	}
 	if pct < minFeasibleNodesPercentageToFind {
 		pct = minFeasibleNodesPercentageToFind
 	}
@@ -296,7 +298,7 @@ func (s *sim) schedule(t *tmpl) (int32, *failure) {
 			live--
 		}
 	}
-	want := numFeasibleNodesToFind(live)
+	want := numFeasibleNodesToFind(live, s.c.opts.PercentageOfNodesToScore)
 	s.feasible = s.feasible[:0]
 	mins := s.spreadMins(t)
 	processed := 0

@@ -241,7 +241,7 @@ func (c *Cluster) compile(p *corev1.Pod, defaultSpread labels.Selector) *tmpl {
 			}
 		}
 	}
-	if len(c.nodes) >= minFeasibleNodesToFind {
+	if len(c.nodes) >= minFeasibleNodesToFind && c.opts.PercentageOfNodesToScore < 100 {
 		t.approximate = append(t.approximate, fmt.Sprintf("with %d nodes the scheduler scores a sample of them; placement per pool is approximate", len(c.nodes)))
 	}
 
