@@ -77,13 +77,9 @@ type podCounts struct {
 }
 
 func runClusters(cmd *cobra.Command, o clustersOptions) error {
-	rules := clientcmd.NewDefaultClientConfigLoadingRules()
-	if o.kubeconfig != "" {
-		rules.ExplicitPath = o.kubeconfig
-	}
-	raw, err := rules.Load()
+	raw, err := loadKubeconfig(o.kubeconfig)
 	if err != nil {
-		return fmt.Errorf("load kubeconfig: %w", err)
+		return err
 	}
 	contexts := o.contexts
 	if len(contexts) == 0 {
@@ -122,18 +118,42 @@ func runClusters(cmd *cobra.Command, o clustersOptions) error {
 	return nil
 }
 
-func fillReport(cmd *cobra.Command, raw *clientcmdapi.Config, context string, timeout time.Duration, r *clusterReport) error {
+// loadKubeconfig reads the kubeconfig at path, or where $KUBECONFIG and
+// ~/.kube/config say when path is "".
+func loadKubeconfig(path string) (*clientcmdapi.Config, error) {
+	rules := clientcmd.NewDefaultClientConfigLoadingRules()
+	if path != "" {
+		rules.ExplicitPath = path
+	}
+	raw, err := rules.Load()
+	if err != nil {
+		return nil, fmt.Errorf("load kubeconfig: %w", err)
+	}
+	return raw, nil
+}
+
+// newClientset builds the clientset of one kubeconfig context, each request
+// bounded by timeout. It makes no request.
+func newClientset(raw *clientcmdapi.Config, context string, timeout time.Duration) (kubernetes.Interface, error) {
 	if _, ok := raw.Contexts[context]; !ok {
-		return fmt.Errorf("context %q not in kubeconfig", context)
+		return nil, fmt.Errorf("context %q not in kubeconfig", context)
 	}
 	cfg, err := clientcmd.NewNonInteractiveClientConfig(*raw, context, &clientcmd.ConfigOverrides{}, nil).ClientConfig()
 	if err != nil {
-		return fmt.Errorf("context %s: %w", context, err)
+		return nil, fmt.Errorf("context %s: %w", context, err)
 	}
 	cfg.Timeout = timeout
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
-		return fmt.Errorf("context %s: %w", context, err)
+		return nil, fmt.Errorf("context %s: %w", context, err)
+	}
+	return cs, nil
+}
+
+func fillReport(cmd *cobra.Command, raw *clientcmdapi.Config, context string, timeout time.Duration, r *clusterReport) error {
+	cs, err := newClientset(raw, context, timeout)
+	if err != nil {
+		return err
 	}
 	ctx := cmd.Context()
 	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})

@@ -5,6 +5,7 @@ package main
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"os"
 	"os/signal"
@@ -18,26 +19,65 @@ var version = "dev"
 
 // Exit codes, documented in README.md.
 const (
-	exitOK    = 0
-	exitError = 1
-	exitUsage = 2
+	exitOK      = 0
+	exitFailure = 1
+	exitUsage   = 2
 )
 
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	root := newRootCommand()
-	if err := root.ExecuteContext(ctx); err != nil {
-		fmt.Fprintln(os.Stderr, "headroom:", err)
-		if _, ok := err.(usageError); ok {
-			os.Exit(exitUsage)
-		}
-		os.Exit(exitError)
+	err := root.ExecuteContext(ctx)
+	if msg := errorMessage(err); msg != "" {
+		fmt.Fprintln(os.Stderr, "headroom:", msg)
 	}
+	stop()
+	os.Exit(exitCode(err))
 }
 
 // usageError marks errors in how headroom was called (exit code 2).
 type usageError struct{ error }
+
+// exitError ends headroom with a chosen exit code, as `headroom check` does
+// with its verdict. Err says why, or is nil when the command's output
+// already has.
+type exitError struct {
+	code int
+	err  error
+}
+
+func (e exitError) Error() string {
+	if e.err == nil {
+		return fmt.Sprintf("exit status %d", e.code)
+	}
+	return e.err.Error()
+}
+
+func (e exitError) Unwrap() error { return e.err }
+
+// exitCode is the process exit status for what a command returned.
+func exitCode(err error) int {
+	var ee exitError
+	switch {
+	case err == nil:
+		return exitOK
+	case errors.As(err, &ee):
+		return ee.code
+	case errors.As(err, new(usageError)):
+		return exitUsage
+	}
+	return exitFailure
+}
+
+// errorMessage is what main prints for err on standard error; "" for none.
+func errorMessage(err error) string {
+	var ee exitError
+	if err == nil || errors.As(err, &ee) && ee.err == nil {
+		return ""
+	}
+	return err.Error()
+}
 
 func newRootCommand() *cobra.Command {
 	root := &cobra.Command{
@@ -48,6 +88,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newClustersCommand(), newInspectCommand())
+	root.AddCommand(newClustersCommand(), newInspectCommand(), newCheckCommand())
 	return root
 }
