@@ -248,7 +248,7 @@ func TestCheckTable(t *testing.T) {
 		Reasons:   []string{"0/3 nodes are available: 2 Insufficient cpu, 1 node(s) had untolerated taint {dedicated: batch}."},
 		Placement: []capacity.PoolPlacement{{Pool: "general", Replicas: 7, Min: 6, Max: 8}, {Pool: "", Replicas: 0}},
 		Rollout:   &capacity.Rollout{Strategy: "RollingUpdate", OldReplicas: 10, MaxSurge: 3, MaxUnavailable: 2, PeakPods: 13},
-		Margin: []capacity.Margin{{Resource: corev1.ResourceCPU, Allocatable: "24", Requested: "20500m", Free: "3500m", RequestedShare: 0.854}},
+		Margin:    []capacity.Margin{{Resource: corev1.ResourceCPU, Allocatable: "24", Requested: "20500m", Free: "3500m", RequestedShare: 0.854}},
 		Policy: []capacity.PolicyCheck{{Name: "n+1 zone", Pass: false, Detail: "losing zone b leaves 2 replicas unplaced"},
 			{Name: "max-share cpu", Pass: true, Detail: "85.4% of allocatable, limit 90.0%"}},
 		Suggestions: []string{"2 more nodes like pool=general"},
@@ -427,4 +427,3 @@ func TestExitCode(t *testing.T) {
 		})
 	}
 }
-
