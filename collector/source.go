@@ -8,6 +8,7 @@ import (
 	"net"
 	"net/http"
 	"strconv"
+	"sync"
 	"time"
 
 	corev1 "k8s.io/api/core/v1"
@@ -71,8 +72,15 @@ var _ NodeScraper = (*KubeletScraper)(nil)
 // NewKubeletClient builds the HTTP client for kubelets from the cluster's
 // client configuration: same credentials, the kubelet CA (or none when
 // insecure), and the per-request timeout left to the caller's context.
+//
+// Responses are asked for uncompressed and over HTTP/1.1: a node's
+// /metrics/resource is some tens of kilobytes inside the cluster network,
+// and gzip plus HTTP/2 framing were a third of the daemon's CPU when
+// profiled against 500 nodes (README, "Measured").
 func NewKubeletClient(cfg *rest.Config, caFile string, insecure bool) (*http.Client, error) {
 	c := rest.CopyConfig(cfg)
+	c.DisableCompression = true
+	c.TLSClientConfig.NextProtos = []string{"http/1.1"}
 	c.TLSClientConfig.CAFile, c.TLSClientConfig.CAData = caFile, nil
 	c.TLSClientConfig.Insecure = insecure
 	if insecure {
@@ -105,18 +113,33 @@ func (k *KubeletScraper) ScrapeNode(ctx context.Context, node *corev1.Node) (*de
 		return nil, fmt.Errorf("node %s: %w", node.Name, err)
 	}
 	defer resp.Body.Close()
-	body, err := io.ReadAll(io.LimitReader(resp.Body, maxResponseBytes))
-	if err != nil {
+	buf := bodyBuffers.Get().(*bytes.Buffer)
+	defer putBodyBuffer(buf)
+	buf.Reset()
+	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes)); err != nil {
 		return nil, fmt.Errorf("node %s: read %s: %w", node.Name, url, err)
 	}
 	if resp.StatusCode != http.StatusOK {
 		return nil, fmt.Errorf("node %s: GET %s: %s", node.Name, url, resp.Status)
 	}
-	res, err := decodeBody(body, k.Endpoint, node.Name, k.now())
+	res, err := decodeBody(buf.Bytes(), k.Endpoint, node.Name, k.now())
 	if err != nil {
 		return nil, fmt.Errorf("node %s: decode %s: %w", node.Name, url, err)
 	}
 	return res, nil
+}
+
+// bodyBuffers recycles response buffers between scrapes: a cycle reads one
+// body per node, and growing a fresh buffer each time was most of the
+// daemon's allocation.
+var bodyBuffers = sync.Pool{New: func() any { return new(bytes.Buffer) }}
+
+// putBodyBuffer returns a buffer to the pool unless one outsized response
+// grew it past what keeping it is worth.
+func putBodyBuffer(b *bytes.Buffer) {
+	if b.Cap() <= 4<<20 {
+		bodyBuffers.Put(b)
+	}
 }
 
 func (k *KubeletScraper) now() time.Time {
