@@ -132,6 +132,20 @@ func (c *Cluster) LastSuccess() time.Time {
 // Name is the cluster's name.
 func (c *Cluster) Name() string { return c.opts.Name }
 
+// Objects returns the cluster's nodes and pods from the informer caches, and
+// whether the caches have synced; before they have, it returns no objects.
+// It does not block. The objects are the caches' own, not copies, and
+// slimmed (slimObjects keeps what the capacity model reads): callers must
+// not modify them.
+func (c *Cluster) Objects() (nodes []*corev1.Node, pods []*corev1.Pod, synced bool) {
+	if !c.synced.Load() {
+		return nil, nil, false
+	}
+	nodes, _ = c.nodes.List(labels.Everything())
+	pods, _ = c.pods.List(labels.Everything())
+	return nodes, pods, true
+}
+
 // Run starts the informers, waits for them to sync, then runs a cycle every
 // Interval until ctx ends. It returns nil on cancellation; it returns an
 // error only if the informers cannot start.
@@ -306,6 +320,14 @@ func cores[K comparable](rates *decode.Rates[K], key K, start time.Time, cpu dec
 // capacity model read, as kube-state-metrics does: a pod's annotations,
 // volumes, env and probes, a node's image list and managed fields can be
 // most of its size, and a daemon caches every pod of a datacenter.
+//
+// The deploy gate (POST /api/v1/check) schedules against these pods: what
+// kube-scheduler reads of a placed pod must survive here: labels and
+// namespace (spreading, affinity), node name, the containers' and init
+// containers' requests, restart policy and host ports, pod-level resources,
+// overhead, and the pod's own scheduling terms (node selector, affinity,
+// tolerations, topology spread, scheduler name, priority), and the
+// container statuses' resources (in-place resize).
 func slimObjects(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
@@ -330,11 +352,16 @@ func slimPod(p *corev1.Pod) *corev1.Pod {
 			CreationTimestamp: p.CreationTimestamp, DeletionTimestamp: p.DeletionTimestamp,
 		},
 		Spec: corev1.PodSpec{
-			NodeName: p.Spec.NodeName, Overhead: p.Spec.Overhead,
+			NodeName: p.Spec.NodeName, Overhead: p.Spec.Overhead, Resources: p.Spec.Resources,
 			NodeSelector: p.Spec.NodeSelector, Tolerations: p.Spec.Tolerations, Affinity: p.Spec.Affinity,
-			PriorityClassName: p.Spec.PriorityClassName, SchedulerName: p.Spec.SchedulerName,
+			TopologySpreadConstraints: p.Spec.TopologySpreadConstraints,
+			PriorityClassName:         p.Spec.PriorityClassName, Priority: p.Spec.Priority,
+			PreemptionPolicy: p.Spec.PreemptionPolicy, SchedulerName: p.Spec.SchedulerName,
 		},
-		Status: corev1.PodStatus{Phase: p.Status.Phase},
+		Status: corev1.PodStatus{
+			Phase: p.Status.Phase, NominatedNodeName: p.Status.NominatedNodeName,
+			Resources: p.Status.Resources, AllocatedResources: p.Status.AllocatedResources,
+		},
 	}
 	slim := func(cs []corev1.Container) []corev1.Container {
 		if len(cs) == 0 {
@@ -355,7 +382,8 @@ func slimPod(p *corev1.Pod) *corev1.Pod {
 		}
 		out := make([]corev1.ContainerStatus, len(ss))
 		for i, s := range ss {
-			out[i] = corev1.ContainerStatus{Name: s.Name, RestartCount: s.RestartCount, Ready: s.Ready}
+			out[i] = corev1.ContainerStatus{Name: s.Name, RestartCount: s.RestartCount, Ready: s.Ready,
+				Resources: s.Resources, AllocatedResources: s.AllocatedResources}
 		}
 		return out
 	}
