@@ -27,6 +27,7 @@ type Config struct {
 	Influx   Influx    `yaml:"influx"`
 	Spool    Spool     `yaml:"spool"`
 	Server   Server    `yaml:"server"`
+	Gate     Gate      `yaml:"gate"`
 }
 
 // Collection says how and how often a cluster is scraped.
@@ -220,7 +221,8 @@ type Spool struct {
 	MaxBytes ByteSize `yaml:"maxBytes"`
 }
 
-// Server is headroomd's own HTTP server: /metrics, /livez, /readyz.
+// Server is headroomd's own HTTP server: /metrics, /livez, /readyz and the
+// deploy gate's POST /api/v1/check.
 type Server struct {
 	// Listen is host:port. Default 127.0.0.1:9108.
 	Listen string `yaml:"listen"`
@@ -229,6 +231,28 @@ type Server struct {
 	// Config.LivenessStaleAfter.
 	LivenessStaleAfter Duration `yaml:"livenessStaleAfter"`
 }
+
+// Gate configures the deploy gate that headroomd serves (POST
+// /api/v1/check).
+type Gate struct {
+	// Policy applies to a check whose request gives none.
+	Policy GatePolicy `yaml:"policy"`
+}
+
+// GatePolicy is the headroom a deploy must leave (capacity.Policy, kept
+// apart so that config imports no runtime package). The zero value asks
+// for plain fit.
+type GatePolicy struct {
+	// NPlusOne is "" (off), "node" (everything still fits after losing the
+	// largest node) or "zone" (after losing any one zone).
+	NPlusOne string `yaml:"nPlusOne"`
+	// MaxShare caps, per resource name, the share of the schedulable nodes'
+	// allocatable requested after the deploy: above 0, at most 1.
+	MaxShare map[string]float64 `yaml:"maxShare"`
+}
+
+// NPlusOne values.
+var nPlusOnes = []string{"node", "zone"}
 
 // Default returns a Config holding every default and no clusters; Load and
 // Parse decode the file over it, so an omitted field keeps its default.

@@ -73,6 +73,9 @@ func TestLoadExample(t *testing.T) {
 	if c.Server != (Server{Listen: "127.0.0.1:9108"}) {
 		t.Errorf("server = %+v", c.Server)
 	}
+	if c.Gate.Policy.NPlusOne != "" || len(c.Gate.Policy.MaxShare) != 0 {
+		t.Errorf("gate = %+v, want the default: no policy", c.Gate)
+	}
 	if got, want := c.LivenessStaleAfter(), 90*time.Second; got != want {
 		t.Errorf("LivenessStaleAfter() = %s, want 3 × the longest interval (30s) = %s", got, want)
 	}
@@ -353,5 +356,20 @@ func TestLivenessStaleAfterWithoutClusters(t *testing.T) {
 	c := Default()
 	if got := c.LivenessStaleAfter(); got != 45*time.Second {
 		t.Errorf("LivenessStaleAfter() = %s, want 3 × collection.interval", got)
+	}
+}
+
+func TestParseGatePolicy(t *testing.T) {
+	c, err := Parse([]byte(minimal+"gate:\n  policy:\n    nPlusOne: zone\n    maxShare: {cpu: 0.8, nvidia.com/gpu: 1}\n"), "g.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	want := GatePolicy{NPlusOne: "zone", MaxShare: map[string]float64{"cpu": 0.8, "nvidia.com/gpu": 1}}
+	if !reflect.DeepEqual(c.Gate.Policy, want) {
+		t.Errorf("gate.policy = %+v, want %+v", c.Gate.Policy, want)
+	}
+	_, err = Parse([]byte(minimal+"gate:\n  policy:\n    nPlusOne: zone\n    maxShare: {cpu: 1.5}\n    spare: 1\n"), "g.yaml")
+	if err == nil || !strings.Contains(err.Error(), "field spare not found") {
+		t.Errorf("an unknown gate field: %v", err)
 	}
 }

@@ -3,6 +3,7 @@ package config
 import (
 	"errors"
 	"fmt"
+	"maps"
 	"net"
 	"net/url"
 	"slices"
@@ -41,6 +42,7 @@ func (c *Config) Validate() error {
 	if c.Spool.MaxBytes <= 0 {
 		v.add("spool.maxBytes", "must be greater than 0")
 	}
+	v.gatePolicy("gate.policy", c.Gate.Policy)
 	v.listen("server.listen", c.Server.Listen)
 	if s := c.Server.LivenessStaleAfter; s < 0 {
 		v.add("server.livenessStaleAfter", "must not be negative")
@@ -202,6 +204,23 @@ func (v *validator) influx(in Influx) {
 	}
 	if in.MaxRetryBackoff <= 0 {
 		v.add("influx.maxRetryBackoff", "must be greater than 0")
+	}
+}
+
+// gatePolicy checks the gate's default policy.
+func (v *validator) gatePolicy(path string, p GatePolicy) {
+	if p.NPlusOne != "" && !slices.Contains(nPlusOnes, p.NPlusOne) {
+		v.add(path+".nPlusOne", "%q is not one of %s (or empty for off)", p.NPlusOne, joinQuoted(nPlusOnes))
+	}
+	for _, name := range slices.Sorted(maps.Keys(p.MaxShare)) {
+		field := path + ".maxShare." + name
+		if msgs := content.IsQualifiedName(name); len(msgs) > 0 {
+			v.add(field, "%q is not a resource name: %s", name, strings.Join(msgs, "; "))
+		}
+		// Written so that NaN fails too.
+		if share := p.MaxShare[name]; !(share > 0 && share <= 1) {
+			v.add(field, "%v: a share must be above 0 and at most 1", share)
+		}
 	}
 }
 

@@ -131,6 +131,12 @@ func TestValidate(t *testing.T) {
 			c.Clusters[1].Overrides.Interval = s(time.Minute)
 			c.Server.LivenessStaleAfter = Duration(30 * time.Second)
 		}, "server.livenessStaleAfter", "longer than the longest interval, 1m0s"},
+
+		// gate
+		{"n+1 node or zone", func(c *Config) { c.Gate.Policy.NPlusOne = "rack" }, "gate.policy.nPlusOne", `"rack" is not one of "node", "zone"`},
+		{"max share at most 1", func(c *Config) { c.Gate.Policy.MaxShare = map[string]float64{"cpu": 0.8, "memory": 1.2} }, "gate.policy.maxShare.memory", "above 0 and at most 1"},
+		{"max share above 0", func(c *Config) { c.Gate.Policy.MaxShare = map[string]float64{"cpu": 0} }, "gate.policy.maxShare.cpu", "above 0 and at most 1"},
+		{"max share of a resource name", func(c *Config) { c.Gate.Policy.MaxShare = map[string]float64{"gpu cards": 0.5} }, "gate.policy.maxShare.gpu cards", "not a resource name"},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
