@@ -11,6 +11,8 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	jsonserializer "k8s.io/apimachinery/pkg/runtime/serializer/json"
@@ -267,6 +269,26 @@ func ReadWorkload(r io.Reader, name string) (runtime.Object, error) {
 		list = append(list, where+" ("+describeObject(w.obj)+")")
 	}
 	return nil, fmt.Errorf("%s: %d workloads, in %s; the gate checks one at a time", name, len(workloads), strings.Join(list, ", "))
+}
+
+// InNamespace puts a workload read from a manifest in namespace ns when it
+// names none, ns "" meaning "default", as `kubectl apply -n` does; a
+// workload naming a namespace other than a non-empty ns is an error, as it
+// is for kubectl.
+func InNamespace(obj runtime.Object, ns string) error {
+	m, err := meta.Accessor(obj)
+	if err != nil {
+		return err
+	}
+	switch {
+	case m.GetNamespace() == "" && ns == "":
+		m.SetNamespace(metav1.NamespaceDefault)
+	case m.GetNamespace() == "":
+		m.SetNamespace(ns)
+	case ns != "" && m.GetNamespace() != ns:
+		return fmt.Errorf("the workload's namespace %q does not match the namespace asked for, %q", m.GetNamespace(), ns)
+	}
+	return nil
 }
 
 // openInput opens path, or standard input for "-", and the name to give it

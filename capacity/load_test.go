@@ -577,3 +577,31 @@ func TestSplitYAML(t *testing.T) {
 		})
 	}
 }
+
+func TestInNamespace(t *testing.T) {
+	tests := []struct {
+		name, manifestNS, ns, want, err string
+	}{
+		{"none anywhere: default", "", "", "default", ""},
+		{"none in the manifest: the one asked for", "", "shop", "shop", ""},
+		{"the manifest's when none is asked for", "shop", "", "shop", ""},
+		{"the same in both", "shop", "shop", "shop", ""},
+		{"different: an error", "shop", "prod", "", `the workload's namespace "shop" does not match the namespace asked for, "prod"`},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			d := &appsv1.Deployment{}
+			d.Namespace = tt.manifestNS
+			err := InNamespace(d, tt.ns)
+			if tt.err != "" {
+				if err == nil || err.Error() != tt.err {
+					t.Fatalf("error %v, want %q", err, tt.err)
+				}
+				return
+			}
+			if err != nil || d.Namespace != tt.want {
+				t.Errorf("namespace %q, error %v; want %q", d.Namespace, err, tt.want)
+			}
+		})
+	}
+}

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"path/filepath"
 	"slices"
 	"strconv"
 	"strings"
@@ -15,10 +16,8 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	"k8s.io/apimachinery/pkg/api/meta"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"k8s.io/apimachinery/pkg/runtime"
 	"sigs.k8s.io/yaml"
 
 	"github.com/headroomhq/headroom/capacity"
@@ -301,33 +300,14 @@ func checkWorkload(cmd *cobra.Command, o checkOptions, req checkRequest) (*capac
 	if err != nil {
 		return nil, usageError{err}
 	}
-	if err := setNamespace(obj, o.namespace); err != nil {
-		return nil, usageError{fmt.Errorf("%s: %w", fileName, err)}
+	if err := capacity.InNamespace(obj, o.namespace); err != nil {
+		return nil, usageError{fmt.Errorf("%s: --namespace: %w", fileName, err)}
 	}
 	w, err := capacity.WorkloadFromObject(obj)
 	if err != nil {
 		return nil, usageError{fmt.Errorf("%s: %w", fileName, err)}
 	}
 	return w, nil
-}
-
-// setNamespace puts a workload without a namespace in ns (or "default"), as
-// kubectl apply -n would; a workload naming another namespace than ns is an
-// error, as it is for kubectl.
-func setNamespace(obj runtime.Object, ns string) error {
-	m, err := meta.Accessor(obj)
-	if err != nil {
-		return err
-	}
-	switch {
-	case m.GetNamespace() == "" && ns == "":
-		m.SetNamespace(metav1.NamespaceDefault)
-	case m.GetNamespace() == "":
-		m.SetNamespace(ns)
-	case ns != "" && m.GetNamespace() != ns:
-		return fmt.Errorf("the workload's namespace %q does not match --namespace %q", m.GetNamespace(), ns)
-	}
-	return nil
 }
 
 // openArg opens a file argument, "-" being the command's standard input.
@@ -342,11 +322,14 @@ func openArg(cmd *cobra.Command, path string) (io.Reader, string, func(), error)
 	return f, path, func() { f.Close() }, nil
 }
 
+// snapshotName names the cluster of a snapshot in results: the file's
+// name without its extension.
 func snapshotName(path string) string {
 	if path == "-" {
 		return "snapshot"
 	}
-	return baseName(path)
+	name := baseName(path)
+	return strings.TrimSuffix(name, filepath.Ext(name))
 }
 
 func skippedNote(skipped map[string]int) string {

@@ -156,7 +156,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"manifest that is a snapshot", []string{"check", "--snapshot", snap, "-f", snap}, snap + ": no Deployment or StatefulSet"},
 		{"snapshot without nodes", []string{"check", "--snapshot", noNodes, "-f", manifest}, noNodes + ": no Node in it"},
 		{"namespace differs from the manifest's", []string{"check", "--snapshot", snap, "-f", shopManifest, "-n", "prod"},
-			`namespace "shop" does not match --namespace "prod"`},
+			shopManifest + `: --namespace: the workload's namespace "shop" does not match the namespace asked for, "prod"`},
 		{"context not in the kubeconfig", []string{"check", "--kubeconfig", kubeconfig, "--context", "nope", "-f", manifest},
 			`context "nope" not in kubeconfig`},
 		{"kubeconfig file missing", []string{"check", "--kubeconfig", missing, "-f", manifest}, missing},
