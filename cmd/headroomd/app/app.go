@@ -99,8 +99,13 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Listening != nil {
 		opts.Listening(ln.Addr().String())
 	}
+	gate := map[string]gateCluster{}
+	for i, c := range clusters {
+		gate[c.Name()] = gateCluster{source: c, poolLabels: cfg.Clusters[i].Effective(cfg.Collection).PoolLabels}
+	}
+	check := newCheckHandler(gate, gatePolicy(cfg.Gate.Policy), reg, log.With("component", "gate"))
 	started := time.Now()
-	mux := handler(reg, clusters, started, cfg.LivenessStaleAfter())
+	mux := handler(reg, clusters, check, started, cfg.LivenessStaleAfter())
 	if opts.Profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -219,14 +224,16 @@ func restConfig(cc config.Cluster) (*rest.Config, error) {
 	return c, nil
 }
 
-// handler serves /metrics, /livez and /readyz.
+// handler serves /metrics, /livez, /readyz and the deploy gate.
 //   - /readyz fails until every cluster's informers have synced.
 //   - /livez fails when no cluster completed a cycle for staleAfter (counted
 //     from start-up before the first cycle): collection has stalled and a
 //     restart may help. One unreachable cluster alone does not fail it.
-func handler(reg *prometheus.Registry, clusters []*collector.Cluster, started time.Time, staleAfter time.Duration) *http.ServeMux {
+//   - POST /api/v1/check is check (see checkHandler).
+func handler(reg *prometheus.Registry, clusters []*collector.Cluster, check http.Handler, started time.Time, staleAfter time.Duration) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(reg, promhttp.HandlerOpts{Registry: reg}))
+	mux.Handle("POST /api/v1/check", check)
 	mux.HandleFunc("GET /readyz", func(w http.ResponseWriter, _ *http.Request) {
 		for _, c := range clusters {
 			if !c.Synced() {
