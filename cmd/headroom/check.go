@@ -262,17 +262,28 @@ func runCheck(cmd *cobra.Command, o checkOptions, req checkRequest) error {
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 		defer cancel()
-		nodeList, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+		nodes, err = listPages(metav1.ListOptions{}, func(opts metav1.ListOptions) ([]corev1.Node, string, error) {
+			l, err := cs.CoreV1().Nodes().List(ctx, opts)
+			if err != nil {
+				return nil, "", err
+			}
+			return l.Items, l.Continue, nil
+		})
 		if err != nil {
 			return unknownError(fmt.Errorf("cluster %s: list nodes: %w", name, err))
 		}
 		// Terminated pods hold nothing; leaving them out spares the transfer.
-		podList, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{
-			FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"})
+		pods, err = listPages(metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"},
+			func(opts metav1.ListOptions) ([]corev1.Pod, string, error) {
+				l, err := cs.CoreV1().Pods("").List(ctx, opts)
+				if err != nil {
+					return nil, "", err
+				}
+				return l.Items, l.Continue, nil
+			})
 		if err != nil {
 			return unknownError(fmt.Errorf("cluster %s: list pods: %w", name, err))
 		}
-		nodes, pods = ptrs(nodeList.Items), ptrs(podList.Items)
 	}
 
 	res := capacity.NewCluster(nodes, pods, capacity.Options{Name: name, PoolLabels: poolLabels}).Check(w, req.policy)
@@ -283,6 +294,29 @@ func runCheck(cmd *cobra.Command, o checkOptions, req checkRequest) error {
 		return exitError{code: code} // the output says why
 	}
 	return nil
+}
+
+// listPageSize is how many objects one list request asks for, as kubectl's
+// chunking does, so that a large cluster's pods come in pieces the API
+// server serves from its cache.
+const listPageSize = 500
+
+// listPages lists every page of a list, list returning one page's items
+// and its continue token.
+func listPages[T any](opts metav1.ListOptions, list func(metav1.ListOptions) ([]T, string, error)) ([]*T, error) {
+	opts.Limit = listPageSize
+	var out []*T
+	for {
+		items, next, err := list(opts)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, ptrs(items)...)
+		if next == "" {
+			return out, nil
+		}
+		opts.Continue = next
+	}
 }
 
 // checkWorkload builds the workload the flags ask for: the manifest's, in

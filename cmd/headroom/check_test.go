@@ -9,6 +9,7 @@ import (
 	"net/http/httptest"
 	"os"
 	"path/filepath"
+	"strconv"
 	"strings"
 	"sync"
 	"testing"
@@ -76,6 +77,13 @@ items:
   metadata: {name: api-1, namespace: shop, labels: {app: api}}
   spec:
     nodeName: n1
+    containers: [{name: api, image: api:1, resources: {requests: {cpu: "1", memory: 2Gi}}}]
+  status: {phase: Running}
+- apiVersion: v1
+  kind: Pod
+  metadata: {name: api-2, namespace: shop, labels: {app: api}}
+  spec:
+    nodeName: n2
     containers: [{name: api, image: api:1, resources: {requests: {cpu: "1", memory: 2Gi}}}]
   status: {phase: Running}
 - apiVersion: v1
@@ -309,6 +317,8 @@ type fakeAPIServer struct {
 	mu        sync.Mutex
 	podStatus int
 	podQuery  string
+	podLimit  string
+	podPages  int
 }
 
 func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
@@ -329,6 +339,7 @@ func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		body = l
 	case "/api/v1/pods":
 		f.podQuery = r.URL.Query().Get("fieldSelector")
+		f.podLimit = r.URL.Query().Get("limit")
 		if f.podStatus != 0 {
 			w.Header().Set("Content-Type", "application/json")
 			w.WriteHeader(f.podStatus)
@@ -337,10 +348,16 @@ func (f *fakeAPIServer) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				Message: `pods is forbidden: User "test" cannot list resource "pods"`})
 			return
 		}
+		// One pod per page: the client must follow the continue tokens.
 		l := corev1.PodList{TypeMeta: metav1.TypeMeta{APIVersion: "v1", Kind: "PodList"}}
-		for _, p := range s.Pods {
-			l.Items = append(l.Items, *p)
+		page, _ := strconv.Atoi(r.URL.Query().Get("continue"))
+		if page < len(s.Pods) {
+			l.Items = []corev1.Pod{*s.Pods[page]}
 		}
+		if page+1 < len(s.Pods) {
+			l.Continue = strconv.Itoa(page + 1)
+		}
+		f.podPages++
 		body = l
 	default:
 		http.NotFound(w, r)
@@ -368,6 +385,12 @@ func TestCheckLiveCluster(t *testing.T) {
 	}
 	if want := "status.phase!=Succeeded,status.phase!=Failed"; api.podQuery != want {
 		t.Errorf("pods listed with fieldSelector %q, want %q", api.podQuery, want)
+	}
+	if api.podLimit != "500" || api.podPages != 2 {
+		t.Errorf("pods listed in %d pages with limit %q, want 2 pages of at most 500", api.podPages, api.podLimit)
+	}
+	if res.ReplicasRequested != 3 {
+		t.Errorf("replicas requested %d, want the manifest's 3", res.ReplicasRequested)
 	}
 
 	// A cluster that cannot be read gives no verdict: exit 3, and why.
