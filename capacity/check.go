@@ -77,6 +77,11 @@ type Result struct {
 	Cluster           string  `json:"cluster,omitempty"`
 	Workload          string  `json:"workload,omitempty"`
 	ReplicasRequested int     `json:"replicas_requested"`
+	// Nodes, SchedulableNodes and Pods say what the answer was computed
+	// from, so that a truncated or stale snapshot shows.
+	Nodes            int `json:"nodes"`
+	SchedulableNodes int `json:"schedulable_nodes"`
+	Pods             int `json:"pods"`
 	// ReplicasFit is the count of replicas placed in the simulation;
 	// ReplicasFitMin and ReplicasFitMax bound it when the answer depends on
 	// the scheduler's random tie-breaking (equal otherwise).

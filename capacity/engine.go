@@ -155,6 +155,12 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 		return res
 	}
 	res.ReplicasRequested = w.Replicas
+	res.Nodes, res.Pods = len(c.nodes), len(c.pods)
+	for i := range c.nodes {
+		if c.schedulable(i) {
+			res.SchedulableNodes++
+		}
+	}
 	old := c.oldPods(w)
 
 	main := c.simulate(w, old, 0)
