@@ -227,9 +227,16 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 	if err != nil {
 		return c, err
 	}
-	sched, err := s.start(name("kube-scheduler"), "kube-scheduler", append(append([]string{
-		"--bind-address=127.0.0.1", "--secure-port=" + itoa(schedPort), "--leader-elect=false",
-	}, kubeArgs...), append(tlsArgs, unthrottled...)...))
+	// With --config the scheduler ignores --kubeconfig, --leader-elect and
+	// the qps flags: they go into its configuration file.
+	schedConf := filepath.Join(dir, "kube-scheduler.yaml")
+	if err := os.WriteFile(schedConf, schedulerConfig(kubeconfig, spec.PercentageOfNodesToScore), 0o644); err != nil {
+		return c, err
+	}
+	sched, err := s.start(name("kube-scheduler"), "kube-scheduler", append([]string{
+		"--bind-address=127.0.0.1", "--secure-port=" + itoa(schedPort), "--config=" + schedConf,
+		"--authentication-kubeconfig=" + kubeconfig, "--authorization-kubeconfig=" + kubeconfig,
+	}, tlsArgs...))
 	if err != nil {
 		return c, err
 	}
@@ -390,4 +397,23 @@ func registerMetricsAPI(ctx context.Context, c ClusterState, port int) error {
 		return fmt.Errorf("metrics APIService: %w", err)
 	}
 	return nil
+}
+
+// schedulerConfig is the KubeSchedulerConfiguration of a cluster's
+// scheduler: the default profile, unthrottled, and percentageOfNodesToScore
+// when the spec sets it (0 keeps the scheduler's adaptive default).
+func schedulerConfig(kubeconfig string, percentage int) []byte {
+	conf := fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
+kind: KubeSchedulerConfiguration
+clientConnection:
+  kubeconfig: %q
+  qps: 5000
+  burst: 10000
+leaderElection:
+  leaderElect: false
+`, kubeconfig)
+	if percentage > 0 {
+		conf += fmt.Sprintf("percentageOfNodesToScore: %d\n", percentage)
+	}
+	return []byte(conf)
 }

@@ -47,6 +47,11 @@ type ClusterSpec struct {
 	KubeletNetns bool `json:"kubeletNetns,omitempty"`
 	// MetricsResolution is metrics-server's --metric-resolution; default 10s.
 	MetricsResolution string `json:"metricsResolution,omitempty"`
+	// PercentageOfNodesToScore is the scheduler's setting of that name; 0
+	// keeps its adaptive default. 100 makes every node filtered and scored,
+	// so that a replay of many nodes does not depend on which ones the
+	// scheduler happened to sample.
+	PercentageOfNodesToScore int `json:"percentageOfNodesToScore,omitempty"`
 }
 
 // NodePool declares Count identical kwok nodes named <pool>-<i>.
@@ -127,6 +132,9 @@ func (s Spec) Validate() error {
 			if err != nil || d <= 5*time.Second {
 				return fmt.Errorf("%s.metricsResolution: %q: want a duration above the 5s kubelet request timeout", f, c.MetricsResolution)
 			}
+		}
+		if c.PercentageOfNodesToScore < 0 || c.PercentageOfNodesToScore > 100 {
+			return fmt.Errorf("%s.percentageOfNodesToScore: %d: want 0 (adaptive) to 100", f, c.PercentageOfNodesToScore)
 		}
 		pools := map[string]bool{}
 		for j, p := range c.Pools {
