@@ -68,7 +68,7 @@ func run(ctx context.Context, watch time.Duration) error {
 	if err != nil {
 		return fmt.Errorf("%w (run make stack-up first)", err)
 	}
-	for _, c := range st.Clusters {
+	for _, c := range st.PooledClusters() {
 		cs, err := st.Clientset(c.Name)
 		if err != nil {
 			return err
@@ -77,7 +77,7 @@ func run(ctx context.Context, watch time.Duration) error {
 			return fmt.Errorf("%s: %w", c.Name, err)
 		}
 	}
-	fmt.Printf("deployed %d apps into namespace demo of %d clusters\n", len(apps), len(st.Clusters))
+	fmt.Printf("deployed %d apps into namespace demo of %d clusters\n", len(apps), len(st.PooledClusters()))
 
 	cfgPath := filepath.Join(st.Dir, "headroomd.yaml")
 	if err := os.WriteFile(cfgPath, []byte(config(st)), 0o600); err != nil {
@@ -117,7 +117,7 @@ func run(ctx context.Context, watch time.Duration) error {
 func config(st *localstack.State) string {
 	var b strings.Builder
 	b.WriteString("collection:\n  interval: 5s\n  timeout: 2s\nclusters:\n")
-	for _, c := range st.Clusters {
+	for _, c := range st.PooledClusters() {
 		src := sources[c.Name]
 		if src == "" {
 			src = "kubelet"

@@ -46,7 +46,7 @@ func headroomdYAML(influxURL, db, spoolPath, listen string) string {
 	var b strings.Builder
 	fmt.Fprintf(&b, "collection:\n  interval: 2s\n  timeout: 1s\n  jitter: 200ms\n")
 	fmt.Fprintf(&b, "clusters:\n")
-	for _, c := range stack.Clusters {
+	for _, c := range stack.PooledClusters() {
 		src := sources[c.Name]
 		if src == "" {
 			src = "kubelet"
@@ -112,7 +112,7 @@ func (d *daemon) counter(t *testing.T, name string) float64 {
 func deployShop(t *testing.T, ns string) map[string]*kubernetes.Clientset {
 	t.Helper()
 	clients := map[string]*kubernetes.Clientset{}
-	for _, c := range stack.Clusters {
+	for _, c := range stack.PooledClusters() {
 		cs, err := kubernetes.NewForConfig(c.RESTConfig())
 		if err != nil {
 			t.Fatal(err)
@@ -188,7 +188,7 @@ func TestCollectorWritesAppSeriesOnEveryCluster(t *testing.T) {
 		for _, s := range series {
 			got[tagString(s.Tags)] = s
 		}
-		for _, c := range stack.Clusters {
+		for _, c := range stack.PooledClusters() {
 			s, ok := got[wantTags(c.Name)]
 			if !ok {
 				return fmt.Errorf("no series %s among %v", wantTags(c.Name), keysOf(got))
@@ -208,8 +208,8 @@ func TestCollectorWritesAppSeriesOnEveryCluster(t *testing.T) {
 				return fmt.Errorf("%s: cpu sum %v, want 0.75 (3 × 250m)", c.Name, s.column(row, "cpu"))
 			}
 		}
-		if len(got) != len(stack.Clusters) {
-			return fmt.Errorf("%d app series, want %d: %v", len(got), len(stack.Clusters), keysOf(got))
+		if len(got) != len(stack.PooledClusters()) {
+			return fmt.Errorf("%d app series, want %d: %v", len(got), len(stack.PooledClusters()), keysOf(got))
 		}
 		return nil
 	}
@@ -232,7 +232,7 @@ func TestCollectorWritesAppSeriesOnEveryCluster(t *testing.T) {
 	if strings.Join(pools, ",") != "general,gpu,highmem" {
 		t.Errorf("node pools in InfluxDB: %v, want general, gpu, highmem", pools)
 	}
-	for _, c := range stack.Clusters {
+	for _, c := range stack.PooledClusters() {
 		series, err := influxQL(ctx, stack.InfluxURL, db, fmt.Sprintf(`SELECT last(scraped) FROM node WHERE cluster = '%s' GROUP BY node`, c.Name))
 		if err != nil {
 			t.Fatal(err)
@@ -291,8 +291,8 @@ func TestCollectorWritesAppSeriesOnEveryCluster(t *testing.T) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if n := len(series[0].Values); n != len(stack.Clusters) {
-		t.Errorf("%d app series after the move, want still %d: %v", n, len(stack.Clusters), series[0].Values)
+	if n := len(series[0].Values); n != len(stack.PooledClusters()) {
+		t.Errorf("%d app series after the move, want still %d: %v", n, len(stack.PooledClusters()), series[0].Values)
 	}
 	for _, v := range series[0].Values {
 		if k := fmt.Sprint(v[0]); strings.Contains(k, "pod=") || strings.Contains(k, "node=") || strings.Contains(k, "host=") {

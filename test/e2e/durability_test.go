@@ -196,7 +196,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	var before float64
 	eventually(t, 60*time.Second, 100*time.Millisecond, "five cycles collected", func(context.Context) error {
 		v, err := metric("headroom_collector_cycles_total")
-		if err != nil || v < 5*float64(len(stack.Clusters)) {
+		if err != nil || v < 5*float64(len(stack.PooledClusters())) {
 			return fmt.Errorf("cycles %v: %v", v, err)
 		}
 		before, err = metric("headroom_collector_points_collected_total")

@@ -34,10 +34,10 @@ import (
 // words, every kubelet endpoint serves resource metrics, and metrics.k8s.io
 // lists pod metrics. Then that InfluxDB and Alertmanager work end to end.
 func TestStackSmoke(t *testing.T) {
-	if len(stack.Clusters) == 0 {
+	if len(stack.PooledClusters()) == 0 {
 		t.Fatal("the stack has no clusters")
 	}
-	for _, c := range stack.Clusters {
+	for _, c := range stack.PooledClusters() {
 		t.Run(c.Name, func(t *testing.T) {
 			t.Parallel()
 			smokeCluster(t, c)

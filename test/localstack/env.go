@@ -3,6 +3,7 @@ package localstack
 import (
 	"bytes"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -129,8 +130,15 @@ func Ensure(ctx context.Context, logger *slog.Logger) (*State, error) {
 	}
 	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
 
+	spec, err := LoadSpec(DefaultSpecFile(root))
+	if err != nil {
+		return nil, err
+	}
 	if st, err := LoadState(dir); err == nil {
 		err := st.Check(ctx)
+		if err == nil && !st.runs(spec) {
+			err = errors.New("it runs other clusters than " + DefaultSpecFile(root) + " declares")
+		}
 		if err == nil {
 			return st, nil
 		}
@@ -138,10 +146,6 @@ func Ensure(ctx context.Context, logger *slog.Logger) (*State, error) {
 	}
 	if err := Down(dir, logger); err != nil {
 		return nil, fmt.Errorf("stop the old stack: %w", err)
-	}
-	spec, err := LoadSpec(DefaultSpecFile(root))
-	if err != nil {
-		return nil, err
 	}
 	bins, err := BuildBinaries(ctx, root, os.Stderr)
 	if err != nil {
@@ -153,4 +157,16 @@ func Ensure(ctx context.Context, logger *slog.Logger) (*State, error) {
 	}
 	logger.Info("starting the local stack", "dir", dir, "clusters", len(spec.Clusters))
 	return Up(ctx, Options{Dir: dir, Spec: spec, Binaries: bins, Helper: helper, Logger: logger})
+}
+
+// runs reports whether the stack runs exactly spec's clusters, so that an edit
+// of the spec file restarts a stack started from an older one.
+func (s *State) runs(spec Spec) bool {
+	running := make([]ClusterSpec, len(s.Clusters))
+	for i, c := range s.Clusters {
+		running[i] = c.Spec
+	}
+	a, errA := json.Marshal(running)
+	b, errB := json.Marshal(spec.Clusters)
+	return errA == nil && errB == nil && bytes.Equal(a, b)
 }

@@ -72,23 +72,31 @@ func CreateNodePool(ctx context.Context, cs kubernetes.Interface, c ClusterState
 		return err
 	}
 	for _, n := range nodes {
-		status := n.Status
-		created, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{FieldManager: "localstack"})
-		if apierrors.IsAlreadyExists(err) {
-			continue
+		if err := CreateNode(ctx, cs, n); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err
 		}
-		if err != nil {
-			return fmt.Errorf("create node %s: %w", n.Name, err)
-		}
-		if len(created.Status.Allocatable) != 0 {
-			continue
-		}
-		// Should create ever drop status, capacity and allocatable go in
-		// through the status subresource.
-		created.Status.Capacity, created.Status.Allocatable, created.Status.Addresses = status.Capacity, status.Allocatable, status.Addresses
-		if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: "localstack"}); err != nil {
-			return fmt.Errorf("set status of node %s: %w", n.Name, err)
-		}
+	}
+	return nil
+}
+
+// CreateNode creates one node built like NodeObjects' (it may be changed
+// first: labels, taints, cordon), with its capacity, allocatable and
+// addresses. An error wraps the apiserver's, so apierrors.IsAlreadyExists
+// tells an existing node.
+func CreateNode(ctx context.Context, cs kubernetes.Interface, n *corev1.Node) error {
+	status := n.Status
+	created, err := cs.CoreV1().Nodes().Create(ctx, n, metav1.CreateOptions{FieldManager: "localstack"})
+	if err != nil {
+		return fmt.Errorf("create node %s: %w", n.Name, err)
+	}
+	if len(created.Status.Allocatable) != 0 {
+		return nil
+	}
+	// Should create ever drop status, capacity and allocatable go in
+	// through the status subresource.
+	created.Status.Capacity, created.Status.Allocatable, created.Status.Addresses = status.Capacity, status.Allocatable, status.Addresses
+	if _, err := cs.CoreV1().Nodes().UpdateStatus(ctx, created, metav1.UpdateOptions{FieldManager: "localstack"}); err != nil {
+		return fmt.Errorf("set status of node %s: %w", n.Name, err)
 	}
 	return nil
 }

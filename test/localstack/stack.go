@@ -122,6 +122,19 @@ func (c ClusterState) RESTConfig() *rest.Config {
 	}
 }
 
+// PooledClusters returns the clusters whose spec declares nodes, in spec
+// order. A cluster without pools (gate) is left to tests that create and
+// delete nodes of their own, so tests that need standing nodes skip it.
+func (s *State) PooledClusters() []ClusterState {
+	var out []ClusterState
+	for _, c := range s.Clusters {
+		if len(c.Spec.Pools) > 0 {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
 // Cluster returns the named cluster's state.
 func (s *State) Cluster(name string) (ClusterState, bool) {
 	for _, c := range s.Clusters {
