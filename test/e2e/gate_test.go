@@ -1147,7 +1147,7 @@ func gateReport(t *testing.T, seed int, outcomes []gateOutcome, took time.Durati
 		t.Fatal("no scenarios ran")
 	}
 	slices.Sort(totals)
-	avg := func(d time.Duration) string { return (d / time.Duration(n)).Round(10 * time.Millisecond).String() }
+	avg := func(d time.Duration) string { return (d / time.Duration(n)).Round(time.Millisecond).String() }
 	pct := func(a, b int) float64 {
 		if b == 0 {
 			return 0
