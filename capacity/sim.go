@@ -603,11 +603,14 @@ func (s *sim) spreadScore(t *tmpl, out []int64) {
 		_ = j
 		size := live
 		if sp.key != corev1.LabelHostname {
-			seen := s.buf(2, len(sp.dom.values))
+			// The scheduler sizes the topology by the values of the key on
+			// the feasible nodes, an absent label counting as the value "".
+			seen := s.buf(2, len(sp.dom.values)+1)
 			clear(seen)
 			size = 0
 			for k, i := range f {
-				if d := sp.dom.of[i]; ignored[k] == 0 && d >= 0 && seen[d] == 0 {
+				d := sp.dom.of[i] + 1 // 0 for the absent label
+				if ignored[k] == 0 && seen[d] == 0 {
 					seen[d] = 1
 					size++
 				}
