@@ -88,6 +88,6 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newClustersCommand(), newInspectCommand(), newCheckCommand())
+	root.AddCommand(newClustersCommand(), newInspectCommand(), newCheckCommand(), newForecastCommand())
 	return root
 }

@@ -1,0 +1,199 @@
+package main
+
+import (
+	"encoding/json"
+	"errors"
+	"fmt"
+	"io"
+	"math"
+	"os"
+	"strings"
+	"text/tabwriter"
+	"time"
+
+	"github.com/spf13/cobra"
+
+	"github.com/headroomhq/headroom/capacity/forecast"
+)
+
+type forecastOptions struct {
+	backtest string
+	column   string
+	step     time.Duration
+	horizons []time.Duration
+	every    time.Duration
+	output   string
+}
+
+func newForecastCommand() *cobra.Command {
+	o := forecastOptions{}
+	cmd := &cobra.Command{
+		Use:   "forecast --backtest FILE.csv --column NAME --step 300s [--horizons 1h,6h,24h] [-o table|json]",
+		Short: "Score headroom's forecasters on a recorded series",
+		Long: `Replay a recorded series and score each forecaster on it: from every
+origin after a warm-up of two days (every step, or every few steps so that
+there are at most 10,000 origins; --every to choose), each method forecasts
+from the values before the origin only, and its error at each horizon is
+averaged into MAE (in the series' unit) and MAPE (in percent; actual values
+of zero are left out of MAPE, as an error relative to nothing is unbounded,
+and a MAPE over none is null in JSON and "-" in the table).
+
+The methods: the baselines linear (least squares over the last 6 h, what
+Prometheus's predict_linear does), holt (double exponential smoothing) and
+seasonal_naive (the value a day earlier); headroom's seasonal models
+(seasonal, seasonal_drift, seasonal_recent, holt_winters); and auto, what
+headroom picks at each origin from the errors of the others before it.
+
+FILE.csv has a header line naming its columns and one row per step, oldest
+first, without a timestamp column; an empty cell or NaN is a gap.
+
+Forecasting a cluster's own history needs headroomd's history store, which
+is not there yet: for now forecast only backtests.`,
+		Example: `  headroom forecast --backtest alibaba2018-8days-300s.csv --column cpu_util_percent --step 300s
+  headroom forecast --backtest usage.csv --column mem --step 1m --horizons 30m,2h -o json`,
+		Args: func(_ *cobra.Command, args []string) error {
+			if len(args) > 0 {
+				return usageError{fmt.Errorf("unexpected argument %q; the file is given with --backtest", args[0])}
+			}
+			return nil
+		},
+		RunE: func(cmd *cobra.Command, _ []string) error {
+			if err := o.validate(); err != nil {
+				return usageError{err}
+			}
+			return runBacktest(cmd.OutOrStdout(), o)
+		},
+	}
+	f := cmd.Flags()
+	f.StringVar(&o.backtest, "backtest", "", "CSV file of the series to replay")
+	f.StringVar(&o.column, "column", "", "the column of the CSV file to forecast")
+	f.DurationVar(&o.step, "step", 0, "time between two rows of the CSV file, like 300s")
+	f.DurationSliceVar(&o.horizons, "horizons", []time.Duration{time.Hour, 6 * time.Hour, forecast.Day}, "horizons scored, each a multiple of --step")
+	f.DurationVar(&o.every, "every", 0, "time between two origins, a multiple of --step (default every step, at most 10,000 origins)")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	return cmd
+}
+
+func (o forecastOptions) validate() error {
+	switch {
+	case o.backtest == "":
+		return errors.New("give --backtest FILE.csv: forecasting a cluster's own history needs headroomd's history store, which is not there yet")
+	case o.column == "":
+		return errors.New("--column: required, the column of " + o.backtest + " to forecast")
+	case o.step <= 0:
+		return errors.New("--step: required and positive, the time between two rows (like 300s)")
+	case o.output != "table" && o.output != "json":
+		return fmt.Errorf("-o %q: want table or json", o.output)
+	case len(o.horizons) == 0:
+		return errors.New("--horizons: give at least one")
+	case o.every < 0 || o.every%o.step != 0:
+		return fmt.Errorf("--every %v: must be a multiple of --step %v", o.every, o.step)
+	}
+	for _, h := range o.horizons {
+		if h <= 0 || h%o.step != 0 {
+			return fmt.Errorf("--horizons: %v is not a positive multiple of --step %v", h, o.step)
+		}
+	}
+	return nil
+}
+
+// runBacktest reads the series, backtests every method and prints the scores.
+func runBacktest(w io.Writer, o forecastOptions) error {
+	f, err := os.Open(o.backtest)
+	if err != nil {
+		return usageError{fmt.Errorf("--backtest: %w", err)}
+	}
+	defer f.Close()
+	s, err := forecast.ReadCSV(f, o.column, time.Unix(0, 0).UTC(), o.step)
+	if err != nil {
+		return usageError{fmt.Errorf("%s: %w", o.backtest, err)}
+	}
+	scores, err := forecast.Backtest(s, forecast.BacktestOptions{Horizons: o.horizons, Every: o.every})
+	if errors.Is(err, forecast.ErrTooShort) {
+		return usageError{fmt.Errorf("%s, column %s: %w", o.backtest, o.column, err)}
+	}
+	if err != nil {
+		return fmt.Errorf("%s, column %s: %w", o.backtest, o.column, err)
+	}
+	if o.output == "json" {
+		return writeScoresJSON(w, scores)
+	}
+	return writeScoresTable(w, scores, o.horizons)
+}
+
+// scoreJSON is one line of `headroom forecast --backtest -o json`.
+type scoreJSON struct {
+	Method  string   `json:"method"`
+	Horizon string   `json:"horizon"`
+	MAE     *float64 `json:"mae"`  // null when nothing was scored
+	MAPE    *float64 `json:"mape"` // percent; null when every actual value was zero
+}
+
+func writeScoresJSON(w io.Writer, scores []forecast.Score) error {
+	out := make([]scoreJSON, len(scores))
+	for i, sc := range scores {
+		out[i] = scoreJSON{Method: sc.Method, Horizon: horizonLabel(sc.Horizon), MAE: number(sc.MAE), MAPE: number(sc.MAPE)}
+	}
+	enc := json.NewEncoder(w)
+	enc.SetIndent("", "  ")
+	return enc.Encode(out)
+}
+
+func number(v float64) *float64 {
+	if math.IsNaN(v) {
+		return nil
+	}
+	return &v
+}
+
+// writeScoresTable prints one row per method, MAE and MAPE per horizon side by side.
+func writeScoresTable(w io.Writer, scores []forecast.Score, horizons []time.Duration) error {
+	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
+	fmt.Fprint(tw, "method\t")
+	for _, h := range horizons {
+		fmt.Fprintf(tw, "MAE %s\tMAPE %s\t", horizonLabel(h), horizonLabel(h))
+	}
+	fmt.Fprintln(tw)
+	var origins, skipped int
+	for i, sc := range scores {
+		if i%len(horizons) == 0 {
+			fmt.Fprintf(tw, "%s\t", sc.Method)
+		}
+		fmt.Fprintf(tw, "%s\t%s\t", figure(sc.MAE, "%.4g"), figure(sc.MAPE, "%.2f %%"))
+		if i%len(horizons) == len(horizons)-1 {
+			fmt.Fprintln(tw)
+		}
+		origins = max(origins, sc.Forecasts)
+		skipped = max(skipped, sc.Forecasts-sc.InMAPE)
+	}
+	if err := tw.Flush(); err != nil {
+		return err
+	}
+	var note strings.Builder
+	fmt.Fprintf(&note, "%d forecasts per method and horizon", origins)
+	if skipped > 0 {
+		fmt.Fprintf(&note, "; up to %d with an actual value of zero left out of MAPE", skipped)
+	}
+	_, err := fmt.Fprintln(w, note.String())
+	return err
+}
+
+func figure(v float64, format string) string {
+	if math.IsNaN(v) {
+		return "-"
+	}
+	return fmt.Sprintf(format, v)
+}
+
+// horizonLabel writes a horizon as it is usually given: 24h, 30m, 90s.
+func horizonLabel(d time.Duration) string {
+	switch {
+	case d%time.Hour == 0:
+		return fmt.Sprintf("%dh", d/time.Hour)
+	case d%time.Minute == 0:
+		return fmt.Sprintf("%dm", d/time.Minute)
+	case d%time.Second == 0:
+		return fmt.Sprintf("%ds", d/time.Second)
+	}
+	return d.String()
+}
