@@ -9,12 +9,20 @@ import (
 	"time"
 )
 
-// Auto forecasts with whichever candidate method erred least on the same
+// Auto forecasts with the candidate methods that erred least on the same
 // series: it replays each candidate from earlier origins (every Every over
 // the last Lookback, each forecast made only from the values before its
-// origin) and scores them against the values that followed, separately
-// for each horizon band. The choice at an origin therefore depends only on
-// the series before it, so a backtest of Auto is honest.
+// origin) and scores it against the values that followed, separately for
+// each horizon band. The choice at an origin therefore depends only on the
+// series before it, so a backtest of Auto is honest.
+//
+// In each band the candidates are ranked by their mean absolute error,
+// the means of the best two, three... up to Combine are scored beside
+// them, and Auto forecasts with the mean of all those within Tolerance of
+// the best. Forecasts of different kinds err differently and their mean
+// often beats each (Holt and a seasonal model an hour ahead); and when
+// several did about as well, which of them led over a few days of replay
+// is mostly chance, so their mean is safer than the leader.
 type Auto struct {
 	// Methods are the candidates, in order of preference when none can be
 	// scored yet; Candidates() when nil.
@@ -30,15 +38,17 @@ type Auto struct {
 	// with the others to be compared; 12 when zero.
 	MinOrigins int
 
-	// Combine is the most candidates averaged: in each band the means of
-	// the best two, three... up to Combine compete with the candidates
-	// themselves. 3 when zero; 1 for no combinations.
+	// Combine is how many of the best candidates are averaged at most:
+	// in each band the means of the best two, three... up to Combine are
+	// scored beside the candidates themselves. 4 when zero; 1 for none.
 	Combine int
+
+	// Tolerance is how much worse than the best a forecast may have done
+	// and still join the mean Auto forecasts with; 0.1 (10 %) when zero.
+	Tolerance float64
 }
 
 var _ Forecaster = Auto{}
-
-func (a Auto) combine() int { return cmp.Or(a.Combine, 3) }
 
 // Name is "auto".
 func (Auto) Name() string { return "auto" }
@@ -51,6 +61,11 @@ func Candidates() []Forecaster {
 			{Season: Day, Seasons: 1, Smooth: 20 * time.Minute},
 			{Season: Day, Seasons: 7, Smooth: 10 * time.Minute},
 			{Season: Week, Seasons: 3, Smooth: 10 * time.Minute, MinSeasons: 2},
+		}},
+		Blend{Label: "seasonal_drift", Parts: []Seasonal{
+			{Season: Day, Seasons: 1, Smooth: 20 * time.Minute},
+			{Season: Day, Seasons: 7, Smooth: 10 * time.Minute, Drift: true},
+			{Season: Week, Seasons: 3, Smooth: 10 * time.Minute, MinSeasons: 2, Drift: true},
 		}},
 		Seasonal{Label: "seasonal_recent", Season: Day, Seasons: 7, Decay: 0.3, Smooth: 20 * time.Minute},
 		Linear{}, Holt{}, SeasonalNaive{}, HoltWinters{},
@@ -78,12 +93,18 @@ type Selection struct {
 // with intervals from the chosen method's replayed errors in the band
 // (their 10th and 90th percentiles) where there are 30 or more.
 func (a Auto) Forecast(s Series, h int) (Forecast, error) {
+	if err := s.Validate(); err != nil {
+		return Forecast{}, fmt.Errorf("auto: %w", err)
+	}
 	f, _, err := a.run(newReplay(s), s.Len(), h, true)
 	return f, err
 }
 
-// Select returns what Auto would choose at the end of s.
+// Select returns what Auto would choose at the end of s, and why.
 func (a Auto) Select(s Series) (Selection, error) {
+	if err := s.Validate(); err != nil {
+		return Selection{}, fmt.Errorf("auto: %w", err)
+	}
 	_, sel, err := a.run(newReplay(s), s.Len(), 1, false)
 	return sel, err
 }
@@ -113,11 +134,9 @@ func (a Auto) defaults(step time.Duration) (methods []Forecaster, every, lookbac
 // only the mean).
 func (a Auto) run(r *replay, n, h int, intervals bool) (Forecast, Selection, error) {
 	s := r.s.Head(n)
-	if err := s.Validate(); err != nil {
-		return Forecast{}, Selection{}, fmt.Errorf("auto: %w", err)
-	}
 	methods, every, lookback, bands, minOrigins := a.defaults(s.Step)
 	maxBand := bands[len(bands)-1]
+	combine, tolerance := cmp.Or(a.Combine, 4), cmp.Or(a.Tolerance, 0.1)
 
 	// The candidates that can forecast now, and their replays.
 	var cands []*cand
@@ -158,8 +177,9 @@ func (a Auto) run(r *replay, n, h int, intervals bool) (Forecast, Selection, err
 		if b == len(bands)-1 {
 			hi = max(hi, h)
 		}
-		// The candidates scored in this band, best first; then the means
-		// of the best two, three... compete with them.
+		// The candidates scored in this band, best first, and the means of
+		// the best two, three... up to Combine; then the mean of all those
+		// within Tolerance of the best.
 		var ranked []*cand
 		for _, c := range cands {
 			if !math.IsNaN(c.mae[b]) {
@@ -167,24 +187,40 @@ func (a Auto) run(r *replay, n, h int, intervals bool) (Forecast, Selection, err
 			}
 		}
 		slices.SortStableFunc(ranked, func(x, y *cand) int { return cmp.Compare(x.mae[b], y.mae[b]) })
-		best := (*cand)(nil)
-		if len(ranked) > 0 {
-			best = ranked[0]
-		}
-		for k := 2; k <= min(len(ranked), a.combine()); k++ {
-			parts := make(meanOf, k)
-			for i, c := range ranked[:k] {
-				parts[i] = c.m
-			}
-			c, err := r.candidate(parts, 0, n, max(h, maxBand), maxBand, every, lookback)
+		all := slices.Clone(ranked)
+		for k := 2; k <= min(len(ranked), combine); k++ {
+			c, err := r.combination(ranked[:k], n, h, shared, bands, every, lookback)
 			if err != nil {
 				return Forecast{}, Selection{}, fmt.Errorf("auto: %w", err)
 			}
-			c.os, c.es = c.os[:shared], c.es[:shared]
-			c.score(r, n, bands)
-			if c.mae[b] < best.mae[b] {
-				best = c
+			all = append(all, c)
+		}
+		slices.SortStableFunc(all, func(x, y *cand) int { return cmp.Compare(x.mae[b], y.mae[b]) })
+		k := min(1, len(all))
+		for k < len(all) && all[k].mae[b] <= (1+tolerance)*all[0].mae[b] {
+			k++
+		}
+		var best *cand
+		switch {
+		case k == 0:
+		case k == 1:
+			best = all[0]
+		case intervals:
+			// The mean's own replay, for its interval.
+			c, err := r.combination(all[:k], n, h, shared, bands, every, lookback)
+			if err != nil {
+				return Forecast{}, Selection{}, fmt.Errorf("auto: %w", err)
 			}
+			best = c
+		default:
+			// A backtest scores only the mean: no replay needed.
+			parts := make(meanOf, k)
+			fs := make([]*Forecast, k)
+			for i, c := range all[:k] {
+				parts[i], fs[i] = c.m, c.f
+			}
+			f := parts.combine(s, max(h, maxBand), fs)
+			best = &cand{m: parts, f: &f, mae: all[0].mae}
 		}
 		choice := BandChoice{Until: time.Duration(hi) * s.Step, MAE: math.NaN(), Origins: shared}
 		if best != nil {
@@ -199,9 +235,10 @@ func (a Auto) run(r *replay, n, h int, intervals bool) (Forecast, Selection, err
 		}
 		choice.Method = best.m.Name()
 		sel.Bands = append(sel.Bands, choice)
-		copy(out.Mean[lo:min(hi, h)], best.f.Mean[lo:min(hi, h)])
-		if intervals {
-			a.band(&out, best, s, lo, min(hi, h), min(hi, maxBand))
+		from, to := min(lo, h), min(hi, h) // the steps forecast in this band
+		copy(out.Mean[from:to], best.f.Mean[from:to])
+		if intervals && from < to {
+			a.band(&out, best, s, from, to, min(hi, maxBand))
 		}
 		lo = hi
 	}
@@ -236,6 +273,23 @@ func (c *cand) score(r *replay, n int, bands []int) {
 			c.mae[b] = abs[b] / float64(cnt[b])
 		}
 	}
+}
+
+// combination is the candidate forecasting the mean of cs, scored on the
+// shared origins.
+func (r *replay) combination(cs []*cand, n, h, shared int, bands []int, every, lookback int) (*cand, error) {
+	parts := make(meanOf, len(cs))
+	for i, c := range cs {
+		parts[i] = c.m
+	}
+	maxBand := bands[len(bands)-1]
+	c, err := r.candidate(parts, 0, n, max(h, maxBand), maxBand, every, lookback)
+	if err != nil {
+		return nil, err
+	}
+	c.os, c.es = c.os[:shared], c.es[:shared]
+	c.score(r, n, bands)
+	return c, nil
 }
 
 // meanOf forecasts the mean of its parts' forecasts; Auto tries the means
@@ -284,7 +338,9 @@ func (m meanOf) combine(s Series, h int, fs []*Forecast) Forecast {
 
 // band sets out's interval over steps [lo, hi) to f's mean plus the 10th
 // and 90th percentiles of the replayed errors at steps [lo, scoreHi), or
-// to f's own interval when fewer than 30 are known.
+// to f's own interval when fewer than 30 are known. Past scoreHi (the
+// longest step replayed) the percentiles widen with the square root of
+// the step, as the error of a random walk does.
 func (Auto) band(out *Forecast, c *cand, s Series, lo, hi, scoreHi int) {
 	f, os, es := c.f, c.os, c.es
 	// A sample of the errors is enough for two percentiles.
@@ -305,7 +361,11 @@ func (Auto) band(out *Forecast, c *cand, s Series, lo, hi, scoreHi int) {
 	slices.Sort(errs)
 	ql, qh := quantile(errs, (1-Level)/2), quantile(errs, (1+Level)/2)
 	for k := lo; k < hi; k++ {
-		out.Lower[k], out.Upper[k] = f.Mean[k]+ql, f.Mean[k]+qh
+		w := 1.0
+		if k >= scoreHi {
+			w = math.Sqrt(float64(k+1) / float64(scoreHi))
+		}
+		out.Lower[k], out.Upper[k] = f.Mean[k]+w*ql, f.Mean[k]+w*qh
 	}
 }
 

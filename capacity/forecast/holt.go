@@ -144,7 +144,7 @@ func minimize(f func(ps [][]float64, out []float64), grid [][]float64, lo, hi []
 	for c := range step {
 		step[c] = gridStep(grid[c], best[c])
 	}
-	for iter := 0; iter < 16 && slices.Max(step) > 1e-3; iter++ {
+	for iter := 0; iter < 12 && slices.Max(step) > 2e-3; iter++ {
 		ps = ps[:0]
 		for c := 0; c < d; c++ {
 			for _, sign := range [...]float64{-1, 1} {

@@ -4,6 +4,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"slices"
 )
 
 // replay caches forecasts of a series from past origins, and their errors
@@ -27,10 +28,13 @@ type slot struct {
 
 type replayed struct {
 	f *Forecast // nil for a method that could not forecast
-	// abs and cnt are the absolute errors summed per band, and how many,
-	// once every step of the bands is known (abs is nil until then).
-	abs []float64
-	cnt []int
+	// abs and cnt are the absolute errors summed per band of bands, and
+	// how many, over the values before known; complete once known covers
+	// every step of the bands.
+	bands []int
+	known int
+	abs   []float64
+	cnt   []int
 }
 
 func newReplay(s Series) *replay { return &replay{s: s, slots: map[string]*slot{}} }
@@ -91,25 +95,26 @@ func (r *replay) forecastIn(sl *slot, origin, h int) (*replayed, error) {
 
 // bandErrors returns the absolute errors of e (a forecast from origin)
 // summed per band, with their counts, scoring only the values before n.
+// The sums are kept and extended as n grows, as it does in a backtest.
 func (r *replay) bandErrors(e *replayed, origin, n int, bands []int) ([]float64, []int) {
-	if e.abs != nil {
-		return e.abs, e.cnt
+	end := origin + min(bands[len(bands)-1], e.f.Len()) // past the last step scored
+	if e.abs == nil || !slices.Equal(e.bands, bands) || n < e.known {
+		e.bands, e.known = bands, origin
+		e.abs, e.cnt = make([]float64, len(bands)), make([]int, len(bands))
 	}
-	abs, cnt := make([]float64, len(bands)), make([]int, len(bands))
-	lo := 0
-	for b, hi := range bands {
-		for k := lo; k < hi && k < e.f.Len() && origin+k < n; k++ {
-			if v := r.s.Values[origin+k]; !math.IsNaN(v) {
-				abs[b] += math.Abs(v - e.f.Mean[k])
-				cnt[b]++
-			}
+	b := 0
+	for t := e.known; t < min(n, end); t++ {
+		k := t - origin
+		for k >= bands[b] {
+			b++
 		}
-		lo = hi
+		if v := r.s.Values[t]; !math.IsNaN(v) {
+			e.abs[b] += math.Abs(v - e.f.Mean[k])
+			e.cnt[b]++
+		}
 	}
-	if origin+bands[len(bands)-1] <= n && e.f.Len() >= bands[len(bands)-1] {
-		e.abs, e.cnt = abs, cnt // complete: the same for every later n
-	}
-	return abs, cnt
+	e.known = max(e.known, min(n, end))
+	return e.abs, e.cnt
 }
 
 // drop forgets forecasts from origins before keep, bounding a backtest's memory.

@@ -52,6 +52,13 @@ type Seasonal struct {
 	Smooth time.Duration
 	// MinSeasons is how many whole seasons the series must hold; 1 when zero.
 	MinSeasons int
+	// Drift corrects each past season for the growth since: the slope of
+	// the means of the last Seasons whole seasons (three at least), carried
+	// from each season to the step forecast. Without it a mean over past
+	// seasons lags a trend by half its span. The slope is shrunk towards
+	// zero as its t statistic falls to 2, so that noise in the season
+	// means is not taken for growth.
+	Drift bool
 }
 
 var _ Forecaster = Seasonal{}
@@ -75,6 +82,7 @@ func (m Seasonal) profile(s Series) profile {
 		decay:   d,
 		smooth:  int(m.Smooth / s.Step),
 		min:     max(1, m.MinSeasons),
+		drift:   m.Drift,
 	}
 }
 
@@ -108,7 +116,8 @@ func (m Blend) Forecast(s Series, h int) (Forecast, error) {
 
 // predictor predicts y[n+i] from y[:n].
 type predictor interface {
-	predict(y []float64, n, i int) float64
+	// cum holds the prefix sums of y: cum[k] = y[0] + ... + y[k-1].
+	predict(y, cum []float64, n, i int) float64
 	// need is the fewest values predict works from.
 	need() int
 	// lead is the longest step ahead that reuses the latest season; errors
@@ -122,13 +131,18 @@ type profile struct {
 	decay           float64
 	smooth          int
 	min             int // seasons needed
+	drift           bool
 }
 
 func (p profile) need() int { return p.min * p.season }
 func (p profile) lead() int { return p.season }
 
-func (p profile) predict(y []float64, n, i int) float64 {
+func (p profile) predict(y, cum []float64, n, i int) float64 {
 	t := n + i
+	var slope float64 // per step
+	if p.drift {
+		slope = p.slope(cum, n)
+	}
 	var sum, wsum float64
 	w := 1.0
 	for j := i/p.season + 1; j <= i/p.season+p.seasons; j++ {
@@ -136,17 +150,51 @@ func (p profile) predict(y []float64, n, i int) float64 {
 		if c < 0 {
 			break
 		}
-		var a float64
-		k := 0
-		for d := max(0, c-p.smooth); d <= c+p.smooth && d < n; d++ {
-			a += y[d]
-			k++
-		}
-		sum += w * a / float64(k)
+		lo, hi := max(0, c-p.smooth), min(c+p.smooth, n-1)
+		v := (cum[hi+1] - cum[lo]) / float64(hi-lo+1)
+		sum += w * (v + slope*float64(t-c))
 		wsum += w
 		w *= p.decay
 	}
 	return sum / wsum
+}
+
+// slope is the least-squares slope, per step, of the means of the whole
+// seasons before n (up to p.seasons of them), shrunk towards zero as its
+// t statistic falls to 2 so that a trend the seasons do not show does not
+// add noise; 0 with fewer than three seasons.
+func (p profile) slope(cum []float64, n int) float64 {
+	k := min(p.seasons, n/p.season)
+	if k < 3 {
+		return 0
+	}
+	var means [16]float64
+	ms := means[:0]
+	var sx, sy, sxx, sxy float64
+	for j := 1; j <= k; j++ {
+		x := -float64(j)
+		m := (cum[n-(j-1)*p.season] - cum[n-j*p.season]) / float64(p.season)
+		ms = append(ms, m)
+		sx += x
+		sy += m
+		sxx += x * x
+		sxy += x * m
+	}
+	kf := float64(k)
+	vx := sxx - sx*sx/kf
+	b := (sxy - sx*sy/kf) / vx
+	a := (sy - b*sx) / kf
+	var ssr float64
+	for j, m := range ms {
+		r := m - (a - b*float64(j+1))
+		ssr += r * r
+	}
+	se2 := ssr / (kf - 2) / vx
+	shrink := max(0, 1-4*se2/(b*b))
+	if b == 0 {
+		shrink = 0
+	}
+	return shrink * b / float64(p.season)
 }
 
 // blend is the mean of profiles.
@@ -168,10 +216,10 @@ func (b blend) lead() int {
 	return n
 }
 
-func (b blend) predict(y []float64, n, i int) float64 {
+func (b blend) predict(y, cum []float64, n, i int) float64 {
 	var s float64
 	for _, p := range b {
-		s += p.predict(y, n, i)
+		s += p.predict(y, cum, n, i)
 	}
 	return s / float64(len(b))
 }
@@ -183,9 +231,13 @@ func seasonalForecast(name string, s Series, h int, p predictor) (Forecast, erro
 	}
 	y := s.filled()
 	n := len(y)
+	cum := make([]float64, n+1)
+	for i, v := range y {
+		cum[i+1] = cum[i] + v
+	}
 	f := newForecast(name, s, h)
 	for i := range f.Mean {
-		f.Mean[i] = p.predict(y, n, i)
+		f.Mean[i] = p.predict(y, cum, n, i)
 	}
 	// Errors at the longest lead that still uses the latest season, over
 	// up to two seasons of origins: the spread for the first season ahead.
@@ -198,7 +250,7 @@ func seasonalForecast(name string, s Series, h int, p predictor) (Forecast, erro
 		if o < p.need() {
 			break
 		}
-		e := y[t] - p.predict(y, o, lead-1)
+		e := y[t] - p.predict(y, cum, o, lead-1)
 		sse += e * e
 		k++
 	}
