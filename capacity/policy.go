@@ -131,6 +131,7 @@ func (c *Cluster) lose(o outcome, nodes []int) (lost, failed int, first *failure
 	for _, i := range nodes {
 		s.down[i] = true
 	}
+	s.downCount = -1
 	var moves []*tmpl
 	cache := map[string]*tmpl{}
 	for _, i := range nodes {
@@ -206,7 +207,8 @@ func (s *sim) clone() *sim {
 	n.down = slices.Clone(s.down)
 	n.placed = slices.Clone(s.placed)
 	n.tracked = nil
-	n.feasible, n.scores = nil, nil
+	n.feasible, n.scores, n.fbuf = nil, nil, nil
+	n.downCount = -1
 	n.raw = make([][]int64, len(s.raw))
 	return &n
 }

@@ -41,6 +41,8 @@ type sim struct {
 	tracked []*tmpl
 	rng     *rand.Rand
 	start   int
+	// downCount caches how many nodes are down; -1 when unknown.
+	downCount int
 	// tiesAcrossPools is set when the scheduler's random tie-break chose
 	// between nodes of different pools: the placement per pool (and, for
 	// mixed pods, the count) may vary from run to run.
@@ -49,6 +51,7 @@ type sim struct {
 	feasible []int32
 	scores   []int64
 	raw      [][]int64
+	fbuf     []float64
 }
 
 // placed is a pod the simulation bound to a node.
@@ -61,12 +64,13 @@ type placed struct {
 func (c *Cluster) newSim(seed uint64) *sim {
 	s := &sim{
 		c: c, R: len(c.resources),
-		req:     append([]int64(nil), c.baseReq...),
-		nz:      append([][2]int64(nil), c.baseNZ...),
-		removed: make([]bool, len(c.pods)),
-		down:    make([]bool, len(c.nodes)),
-		rng:     rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
-		raw:     make([][]int64, 5),
+		req:       append([]int64(nil), c.baseReq...),
+		nz:        append([][2]int64(nil), c.baseNZ...),
+		removed:   make([]bool, len(c.pods)),
+		down:      make([]bool, len(c.nodes)),
+		rng:       rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
+		downCount: -1,
+		raw:       make([][]int64, 5),
 	}
 	return s
 }
@@ -82,6 +86,8 @@ func (s *sim) track(t *tmpl) {
 	}
 	t.exAnti = map[string]map[string]int32{}
 	t.affTotal = 0
+	t.resScore = make([]int64, len(s.c.nodes))
+	t.resValid = make([]bool, len(s.c.nodes))
 	// Spread constraints count pods of t's namespace; inter-pod terms may
 	// look further.
 	pods := s.c.byNamespace[t.ns]
@@ -207,6 +213,7 @@ func (s *sim) place(t *tmpl, n int32) int {
 	}
 	s.nz[n][0] += t.nz[0]
 	s.nz[n][1] += t.nz[1]
+	s.changed(n)
 	for _, u := range s.tracked {
 		s.count(u, t.pod, false, n, t, 1)
 	}
@@ -227,6 +234,7 @@ func (s *sim) unplace(k int) {
 	}
 	s.nz[pl.node][0] -= pl.t.nz[0]
 	s.nz[pl.node][1] -= pl.t.nz[1]
+	s.changed(pl.node)
 	for _, u := range s.tracked {
 		s.count(u, pl.t.pod, false, pl.node, pl.t, -1)
 	}
@@ -245,6 +253,7 @@ func (s *sim) remove(i int32) {
 	}
 	s.nz[p.node][0] -= p.nz[0]
 	s.nz[p.node][1] -= p.nz[1]
+	s.changed(p.node)
 	for _, u := range s.tracked {
 		s.count(u, p.pod, p.terminating, p.node, nil, -1)
 	}
@@ -292,18 +301,17 @@ func numFeasibleNodesToFind(n, pct int) int {
 // why none fits. t must be tracked.
 func (s *sim) schedule(t *tmpl) (int32, *failure) {
 	n := len(s.c.nodes)
-	live := n
-	for _, d := range s.down {
-		if d {
-			live--
-		}
-	}
+	live := s.live()
 	want := numFeasibleNodesToFind(live, s.c.opts.PercentageOfNodesToScore)
 	s.feasible = s.feasible[:0]
 	mins := s.spreadMins(t)
 	processed := 0
 	for k := 0; k < n && len(s.feasible) < want; k++ {
-		i := s.c.order[(s.start+k)%n]
+		j := s.start + k
+		if j >= n {
+			j -= n
+		}
+		i := s.c.order[j]
 		processed++
 		if s.down[i] {
 			continue
@@ -331,6 +339,19 @@ func (s *sim) schedule(t *tmpl) (int32, *failure) {
 		return s.feasible[0], nil
 	}
 	return s.pick(t), nil
+}
+
+// live counts the nodes not lost.
+func (s *sim) live() int {
+	if s.downCount < 0 {
+		s.downCount = 0
+		for _, d := range s.down {
+			if d {
+				s.downCount++
+			}
+		}
+	}
+	return len(s.c.nodes) - s.downCount
 }
 
 // spreadMins is, per hard spread constraint, the smallest count of matching
@@ -386,11 +407,8 @@ func (s *sim) filter(t *tmpl, i int32, mins []int32, reasons map[string]int) boo
 			return false
 		}
 	}
-	for r, want := range t.req {
-		if r == rPods || want <= 0 {
-			continue
-		}
-		if want > alloc[r]-row[r] {
+	for _, r := range t.requested {
+		if want := t.req[r]; want > alloc[r]-row[r] {
 			ok = fail("Insufficient " + string(s.c.resources[r]))
 			if reasons == nil {
 				return false
@@ -446,9 +464,11 @@ func (s *sim) filter(t *tmpl, i int32, mins []int32, reasons map[string]int) boo
 		}
 	}
 	node := s.c.nodes[i].node
-	for key, m := range t.exAnti {
-		if v, ok := node.Labels[key]; ok && m[v] > 0 {
-			return fail(reasonExistingAnti)
+	if len(t.exAnti) > 0 {
+		for key, m := range t.exAnti {
+			if v, ok := node.Labels[key]; ok && m[v] > 0 {
+				return fail(reasonExistingAnti)
+			}
 		}
 	}
 	return true
@@ -489,58 +509,32 @@ func (s *sim) pick(t *tmpl) int32 {
 	s.scores = total
 	raw := s.buf(0, len(f))
 
-	// TaintToleration: untolerated PreferNoSchedule taints, fewer is better.
-	var prefTol []corev1.Toleration
-	for _, tol := range t.pod.Spec.Tolerations {
-		if tol.Effect == "" || tol.Effect == corev1.TaintEffectPreferNoSchedule {
-			prefTol = append(prefTol, tol)
-		}
-	}
-	for k, i := range f {
-		raw[k] = 0
-		for j := range s.c.nodes[i].prefer {
-			if !tolerates(prefTol, &s.c.nodes[i].prefer[j]) {
-				raw[k]++
-			}
-		}
-	}
-	normalize(raw, true)
-	addWeighted(total, raw, weightTaint)
-
-	// NodeAffinity: preferred terms' weights.
-	if t.preferred != nil {
+	// TaintToleration: untolerated PreferNoSchedule taints, fewer is
+	// better; NodeAffinity: preferred terms' weights. Both are fixed per
+	// node, normalized over the feasible ones; where no node varies they add
+	// the same to every node and are left out.
+	if t.taintRaw != nil {
 		for k, i := range f {
-			raw[k] = t.preferred.Score(s.c.nodes[i].node)
+			raw[k] = t.taintRaw[i]
+		}
+		normalize(raw, true)
+		addWeighted(total, raw, weightTaint)
+	}
+	if t.affinityRaw != nil {
+		for k, i := range f {
+			raw[k] = t.affinityRaw[i]
 		}
 		normalize(raw, false)
 		addWeighted(total, raw, weightAffinity)
 	}
-
-	// NodeResourcesFit (LeastAllocated) and BalancedAllocation over cpu and
-	// memory.
+	// NodeResourcesFit (LeastAllocated) and BalancedAllocation depend on the
+	// node alone: kept per node until a pod lands on it or leaves it.
 	for k, i := range f {
-		alloc := s.c.nodes[i].alloc
-		row := s.req[int(i)*s.R : int(i+1)*s.R]
-		var sum, w int64
-		for r := range 2 {
-			a := alloc[r]
-			if a == 0 {
-				continue
-			}
-			req := s.nz[i][r] + t.nz[r]
-			if req <= a {
-				sum += (a - req) * maxNodeScore / a
-			}
-			w++
+		if !t.resValid[i] {
+			t.resScore[i] = s.resourceScore(t, i)
+			t.resValid[i] = true
 		}
-		if w > 0 {
-			total[k] += weightFit * (sum / w)
-		}
-		if !t.bestEffort {
-			with := balanced(row[rCPU]+t.req[rCPU], row[rMemory]+t.req[rMemory], alloc[rCPU], alloc[rMemory])
-			without := balanced(row[rCPU], row[rMemory], alloc[rCPU], alloc[rMemory])
-			total[k] += weightBalanced * (maxNodeScore/2 + (maxNodeScore/2+with-without)/2)
-		}
+		total[k] += t.resScore[i]
 	}
 
 	// PodTopologySpread: fewer matching pods in the node's domains is better.
@@ -571,6 +565,41 @@ func (s *sim) pick(t *tmpl) int32 {
 	return f[best]
 }
 
+// resourceScore is LeastAllocated plus BalancedAllocation, weighted, for a
+// pod of t on node i.
+func (s *sim) resourceScore(t *tmpl, i int32) int64 {
+	alloc := s.c.nodes[i].alloc
+	row := s.req[int(i)*s.R : int(i+1)*s.R]
+	var sum, w, total int64
+	for r := range 2 {
+		a := alloc[r]
+		if a == 0 {
+			continue
+		}
+		req := s.nz[i][r] + t.nz[r]
+		if req <= a {
+			sum += (a - req) * maxNodeScore / a
+		}
+		w++
+	}
+	if w > 0 {
+		total += weightFit * (sum / w)
+	}
+	if !t.bestEffort {
+		with := balanced(row[rCPU]+t.req[rCPU], row[rMemory]+t.req[rMemory], alloc[rCPU], alloc[rMemory])
+		without := balanced(row[rCPU], row[rMemory], alloc[rCPU], alloc[rMemory])
+		total += weightBalanced * (maxNodeScore/2 + (maxNodeScore/2+with-without)/2)
+	}
+	return total
+}
+
+// changed invalidates what tracked templates keep about node n.
+func (s *sim) changed(n int32) {
+	for _, u := range s.tracked {
+		u.resValid[n] = false
+	}
+}
+
 func (s *sim) buf(i, n int) []int64 {
 	if cap(s.raw[i]) < n {
 		s.raw[i] = make([]int64, n)
@@ -598,9 +627,12 @@ func (s *sim) spreadScore(t *tmpl, out []int64) {
 			live++
 		}
 	}
-	var sc float64
-	for j, sp := range t.soft {
-		_ = j
+	if cap(s.fbuf) < len(f) {
+		s.fbuf = make([]float64, len(f))
+	}
+	sum := s.fbuf[:len(f)]
+	clear(sum)
+	for _, sp := range t.soft {
 		size := live
 		if sp.key != corev1.LabelHostname {
 			// The scheduler sizes the topology by the values of the key on
@@ -617,29 +649,19 @@ func (s *sim) spreadScore(t *tmpl, out []int64) {
 			}
 		}
 		w := math.Log(float64(size + 2))
+		skew := float64(sp.maxSkew - 1)
 		for k, i := range f {
-			if j == 0 {
-				out[k] = 0
+			if d := sp.dom.of[i]; d >= 0 && ignored[k] == 0 {
+				sum[k] += float64(sp.dom.count[d])*w + skew
 			}
-			if ignored[k] != 0 {
-				continue
-			}
-			d := sp.dom.of[i]
-			if d < 0 {
-				continue
-			}
-			sc = float64(sp.dom.count[d])*w + float64(sp.maxSkew-1)
-			// accumulate as float per node: keep in out as fixed point
-			out[k] += int64(math.Round(sc * 1e6))
 		}
 	}
-	// Each node's score is the rounded float sum; out holds it scaled.
 	minS, maxS := int64(math.MaxInt64), int64(0)
 	for k := range f {
 		if ignored[k] != 0 {
 			continue
 		}
-		out[k] = int64(math.Round(float64(out[k]) / 1e6))
+		out[k] = int64(math.Round(sum[k]))
 		minS = min(minS, out[k])
 		maxS = max(maxS, out[k])
 	}

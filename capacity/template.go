@@ -18,12 +18,14 @@ const defaultScheduler = corev1.DefaultSchedulerName
 // tmpl is a pod compiled for placement: everything the filters and scores
 // need, resolved once per check instead of once per node.
 type tmpl struct {
-	pod     *corev1.Pod
-	ns      string
-	labels  labels.Set
-	req     []int64
-	nz      [2]int64
-	missing []corev1.ResourceName
+	pod    *corev1.Pod
+	ns     string
+	labels labels.Set
+	req    []int64
+	// requested lists the resources (but pods) the pod asks for.
+	requested []int
+	nz        [2]int64
+	missing   []corev1.ResourceName
 	// bestEffort pods (no cpu or memory request) skip BalancedAllocation.
 	bestEffort bool
 	ports      []hostPort
@@ -50,6 +52,13 @@ type tmpl struct {
 	// its affinity terms. Both are kept by the sim tracking the template.
 	exAnti   map[string]map[string]int32
 	affTotal int32
+	// taintRaw and affinityRaw are the per-node raw scores of
+	// TaintToleration and NodeAffinity, nil where every node scores alike.
+	taintRaw, affinityRaw []int64
+	// resScore caches, per node, the resource scores of the sim tracking
+	// the template, valid until something lands on or leaves the node.
+	resScore []int64
+	resValid []bool
 }
 
 func (t *tmpl) allSpreads() []*spread {
@@ -162,6 +171,11 @@ var unschedulableTaint = corev1.Taint{Key: corev1.TaintNodeUnschedulable, Effect
 func (c *Cluster) compile(p *corev1.Pod, defaultSpread labels.Selector) *tmpl {
 	t := &tmpl{pod: p, ns: p.Namespace, labels: labels.Set(p.Labels), nz: nonZero(p), ports: hostPorts(p)}
 	t.req, t.missing = c.podVector(p)
+	for r, v := range t.req {
+		if r != rPods && v > 0 {
+			t.requested = append(t.requested, r)
+		}
+	}
 	t.bestEffort = t.req[rCPU] == 0 && t.req[rMemory] == 0
 	t.required = nodeaffinity.GetRequiredNodeAffinity(p)
 	t.unmodelled = unmodelled(p)
@@ -245,6 +259,7 @@ func (c *Cluster) compile(p *corev1.Pod, defaultSpread labels.Selector) *tmpl {
 		t.approximate = append(t.approximate, fmt.Sprintf("with %d nodes the scheduler scores a sample of them; placement per pool is approximate", len(c.nodes)))
 	}
 
+	t.scoreStatic(c)
 	t.static = make([]uint8, len(c.nodes))
 	for i := range c.nodes {
 		t.static[i] = c.staticFilter(t, i)
@@ -420,4 +435,31 @@ func unmodelled(p *corev1.Pod) []string {
 		}
 	}
 	return out
+}
+
+// scoreStatic computes the raw scores that do not change while pods are
+// placed: untolerated PreferNoSchedule taints and preferred node affinity.
+func (t *tmpl) scoreStatic(c *Cluster) {
+	var prefTol []corev1.Toleration
+	for _, tol := range t.pod.Spec.Tolerations {
+		if tol.Effect == "" || tol.Effect == corev1.TaintEffectPreferNoSchedule {
+			prefTol = append(prefTol, tol)
+		}
+	}
+	for i, n := range c.nodes {
+		for j := range n.prefer {
+			if !tolerates(prefTol, &n.prefer[j]) {
+				if t.taintRaw == nil {
+					t.taintRaw = make([]int64, len(c.nodes))
+				}
+				t.taintRaw[i]++
+			}
+		}
+	}
+	if t.preferred != nil {
+		t.affinityRaw = make([]int64, len(c.nodes))
+		for i, n := range c.nodes {
+			t.affinityRaw[i] = t.preferred.Score(n.node)
+		}
+	}
 }
