@@ -136,7 +136,7 @@ func (c *Cluster) lose(o outcome, nodes []int) (lost, failed int, first *failure
 	cache := map[string]*tmpl{}
 	for _, i := range nodes {
 		for _, pi := range c.podsOn[i] {
-			if s.removed[pi] {
+			if s.removed.has(pi) {
 				continue
 			}
 			p := c.pods[pi].pod

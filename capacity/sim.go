@@ -35,7 +35,7 @@ type sim struct {
 	R       int
 	req     []int64 // node-major, like Cluster.baseReq
 	nz      [][2]int64
-	removed []bool // existing pods gone (an old revision, a lost node)
+	removed bitset // existing pods gone (an old revision, a lost node)
 	down    []bool // nodes gone
 	placed  []placed
 	tracked []*tmpl
@@ -66,7 +66,7 @@ func (c *Cluster) newSim(seed uint64) *sim {
 		c: c, R: len(c.resources),
 		req:       append([]int64(nil), c.baseReq...),
 		nz:        append([][2]int64(nil), c.baseNZ...),
-		removed:   make([]bool, len(c.pods)),
+		removed:   newBitset(len(c.pods)),
 		down:      make([]bool, len(c.nodes)),
 		rng:       rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
 		downCount: -1,
@@ -98,7 +98,7 @@ func (s *sim) track(t *tmpl) {
 		}
 	}
 	visit := func(i int32) {
-		if s.removed[i] || s.down[s.c.pods[i].node] {
+		if s.removed.has(i) || s.down[s.c.pods[i].node] {
 			return
 		}
 		p := &s.c.pods[i]
@@ -114,7 +114,7 @@ func (s *sim) track(t *tmpl) {
 		}
 	}
 	for _, i := range s.c.antiAffinity {
-		if !s.removed[i] && !s.down[s.c.pods[i].node] {
+		if !s.removed.has(i) && !s.down[s.c.pods[i].node] {
 			s.countRepels(t, s.c.pods[i].pod, s.c.pods[i].node, nil, 1)
 		}
 	}
@@ -242,10 +242,10 @@ func (s *sim) unplace(k int) {
 
 // remove takes an existing pod off its node.
 func (s *sim) remove(i int32) {
-	if s.removed[i] {
+	if s.removed.has(i) {
 		return
 	}
-	s.removed[i] = true
+	s.removed.set(i)
 	p := &s.c.pods[i]
 	row := s.req[int(p.node)*s.R : int(p.node+1)*s.R]
 	for j, v := range p.req {
@@ -486,7 +486,7 @@ func (s *sim) portConflict(t *tmpl, i int32) bool {
 		return false
 	}
 	for _, pi := range s.c.podsOn[i] {
-		if !s.removed[pi] && check(s.c.pods[pi].ports) {
+		if !s.removed.has(pi) && check(s.c.pods[pi].ports) {
 			return true
 		}
 	}
@@ -713,3 +713,12 @@ func addWeighted(total, scores []int64, w int64) {
 		total[k] += v * w
 	}
 }
+
+// bitset marks pods by index; a sim copies it per run, so it is kept small.
+type bitset []uint64
+
+func newBitset(n int) bitset { return make(bitset, (n+63)/64) }
+
+func (b bitset) has(i int32) bool { return b[i>>6]&(1<<(uint(i)&63)) != 0 }
+
+func (b bitset) set(i int32) { b[i>>6] |= 1 << (uint(i) & 63) }

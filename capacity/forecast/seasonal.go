@@ -116,10 +116,12 @@ func (m Blend) Forecast(s Series, h int) (Forecast, error) {
 
 // predictor predicts y[n+i] from y[:n].
 type predictor interface {
-	// cum holds the prefix sums of y: cum[k] = y[0] + ... + y[k-1].
-	predict(y, cum []float64, n, i int) float64
+	// cum holds the prefix sums of the values: cum[k] = y[0] + ... + y[k-1].
+	predict(cum []float64, n, i int) float64
 	// need is the fewest values predict works from.
 	need() int
+	// span is how far back from n predict reaches for steps before h.
+	span(h int) int
 	// lead is the longest step ahead that reuses the latest season; errors
 	// at this lead size the interval.
 	lead() int
@@ -136,8 +138,11 @@ type profile struct {
 
 func (p profile) need() int { return p.min * p.season }
 func (p profile) lead() int { return p.season }
+func (p profile) span(h int) int {
+	return (p.seasons+(h-1)/p.season+1)*p.season + p.smooth
+}
 
-func (p profile) predict(y, cum []float64, n, i int) float64 {
+func (p profile) predict(cum []float64, n, i int) float64 {
 	t := n + i
 	var slope float64 // per step
 	if p.drift {
@@ -216,20 +221,34 @@ func (b blend) lead() int {
 	return n
 }
 
-func (b blend) predict(y, cum []float64, n, i int) float64 {
+func (b blend) span(h int) int {
+	n := 0
+	for _, p := range b {
+		n = max(n, p.span(h))
+	}
+	return n
+}
+
+func (b blend) predict(cum []float64, n, i int) float64 {
 	var s float64
 	for _, p := range b {
-		s += p.predict(y, cum, n, i)
+		s += p.predict(cum, n, i)
 	}
 	return s / float64(len(b))
 }
 
-// seasonalForecast runs a predictor over s with gaps filled.
+// seasonalForecast runs a predictor over s with gaps filled. Only the end
+// of s that the predictor and its interval reach is filled and summed,
+// which a month of 1-minute steps makes worth it.
 func seasonalForecast(name string, s Series, h int, p predictor) (Forecast, error) {
 	if s.Len() < p.need() || s.observed() == 0 {
 		return Forecast{}, fmt.Errorf("%s: %w: %d steps, need %d", name, ErrTooShort, s.Len(), p.need())
 	}
-	y := s.filled()
+	lead := p.lead()
+	y := s.Tail(max(p.span(h), 2*lead+max(p.span(lead), p.need()))).filled()
+	if y == nil { // no observation in the tail: its gaps take the last one before
+		y = s.filled()
+	}
 	n := len(y)
 	cum := make([]float64, n+1)
 	for i, v := range y {
@@ -237,11 +256,10 @@ func seasonalForecast(name string, s Series, h int, p predictor) (Forecast, erro
 	}
 	f := newForecast(name, s, h)
 	for i := range f.Mean {
-		f.Mean[i] = p.predict(y, cum, n, i)
+		f.Mean[i] = p.predict(cum, n, i)
 	}
 	// Errors at the longest lead that still uses the latest season, over
 	// up to two seasons of origins: the spread for the first season ahead.
-	lead := p.lead()
 	var sse float64
 	k := 0
 	stride := max(1, 2*lead/maxSpreadSamples)
@@ -250,7 +268,7 @@ func seasonalForecast(name string, s Series, h int, p predictor) (Forecast, erro
 		if o < p.need() {
 			break
 		}
-		e := y[t] - p.predict(y, cum, o, lead-1)
+		e := y[t] - p.predict(cum, o, lead-1)
 		sse += e * e
 		k++
 	}
