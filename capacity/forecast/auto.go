@@ -74,19 +74,93 @@ func Candidates() []Forecaster {
 
 // BandChoice is the method Auto chose for one horizon band and why.
 type BandChoice struct {
-	// Until is the band's upper end (the last band also covers later steps).
-	Until  time.Duration
+	// Until is the band's upper end; the last band also covers later steps.
+	Until time.Duration
+	// Method is the candidate chosen, or a mean of several: "mean(a,b)",
+	// or "a 40% + b 35% + c 25%" when weighted.
 	Method string
-	// MAE is the chosen method's mean absolute error in this band over
-	// Origins replayed origins; NaN when no candidate could be scored and
-	// Method is the default.
+	// MAE is the chosen forecast's mean absolute error in this band over
+	// Origins replayed origins; NaN when no candidate could be scored yet
+	// and Method is the first candidate that can forecast.
 	MAE     float64
 	Origins int
+
+	method       Forecaster
+	from, scored int // first step of the band and steps replayed (its end)
+	spread       bool
+	lower, upper float64 // percentiles of the replayed errors, when spread
 }
 
-// Selection is what Auto chose at one origin.
+// Selection is what Auto chose at one origin. Choosing replays every
+// candidate and is costly; forecasting with a selection is not, so a
+// caller evaluating often may select every hour or so and forecast with
+// the selection in between.
 type Selection struct {
 	Bands []BandChoice
+	step  time.Duration
+}
+
+// Forecast forecasts h steps after s with the methods chosen, and their
+// replayed errors as intervals, as Auto did when it chose them. It returns
+// an error when s's step is not the one the selection was made at, or when
+// a chosen method cannot forecast s.
+func (sel Selection) Forecast(s Series, h int) (Forecast, error) {
+	if len(sel.Bands) == 0 || s.Step != sel.step {
+		return Forecast{}, fmt.Errorf("auto: selection made at steps of %v, not %v", sel.step, s.Step)
+	}
+	fs := make([]*Forecast, len(sel.Bands))
+	fitted := map[string]*Forecast{} // each base method fitted once
+	for b, c := range sel.Bands {
+		var f Forecast
+		var err error
+		if m, ok := c.method.(mix); ok {
+			f, err = m.forecast(s, h, fitted)
+		} else if ff := fitted[c.Method]; ff != nil {
+			f = *ff
+		} else {
+			f, err = c.method.Forecast(s, h)
+			fitted[c.Method] = &f
+		}
+		if err != nil {
+			return Forecast{}, fmt.Errorf("auto: %w", err)
+		}
+		fs[b] = &f
+	}
+	return sel.assemble(s, h, fs, true), nil
+}
+
+// assemble is the forecast of h steps after s from the chosen forecasts,
+// fs[b] for band b. Intervals are the replayed errors' percentiles where
+// known, else the chosen forecast's own; past the steps replayed they
+// widen with the square root of the step, as a random walk's error does.
+func (sel Selection) assemble(s Series, h int, fs []*Forecast, intervals bool) Forecast {
+	out := newForecast("auto", s, h)
+	if !intervals {
+		out.Lower, out.Upper = nil, nil
+	}
+	for b, c := range sel.Bands {
+		from, to := min(c.from, h), h
+		if b+1 < len(sel.Bands) {
+			to = min(sel.Bands[b+1].from, h)
+		}
+		f := fs[b]
+		copy(out.Mean[from:to], f.Mean[from:to])
+		if !intervals {
+			continue
+		}
+		for k := from; k < to; k++ {
+			if !c.spread {
+				out.Lower[k], out.Upper[k] = f.Lower[k], f.Upper[k]
+				continue
+			}
+			w := 1.0
+			if k >= c.scored {
+				w = math.Sqrt(float64(k+1) / float64(c.scored))
+			}
+			out.Lower[k], out.Upper[k] = f.Mean[k]+w*c.lower, f.Mean[k]+w*c.upper
+		}
+	}
+	return out
 }
 
 // Forecast selects per band and returns the chosen methods' forecasts,
@@ -105,7 +179,7 @@ func (a Auto) Select(s Series) (Selection, error) {
 	if err := s.Validate(); err != nil {
 		return Selection{}, fmt.Errorf("auto: %w", err)
 	}
-	_, sel, err := a.run(newReplay(s), s.Len(), 1, false)
+	_, sel, err := a.run(newReplay(s), s.Len(), 1, true)
 	return sel, err
 }
 
@@ -167,16 +241,10 @@ func (a Auto) run(r *replay, n, h int, intervals bool) (Forecast, Selection, err
 		c.score(r, n, bands)
 	}
 
-	sel := Selection{}
-	out := newForecast(a.Name(), s, h)
-	if !intervals {
-		out.Lower, out.Upper = nil, nil
-	}
+	sel := Selection{step: s.Step}
+	fs := make([]*Forecast, len(bands)) // the chosen forecasts from n
 	lo := 0
 	for b, hi := range bands {
-		if b == len(bands)-1 {
-			hi = max(hi, h)
-		}
 		// The candidates scored in this band, best first, and the means of
 		// the best two, three... up to Combine; then the mean of all those
 		// within Tolerance of the best.
@@ -214,15 +282,19 @@ func (a Auto) run(r *replay, n, h int, intervals bool) (Forecast, Selection, err
 			best = c
 		default:
 			// A backtest scores only the mean: no replay needed.
-			parts := make(meanOf, k)
-			fs := make([]*Forecast, k)
-			for i, c := range all[:k] {
-				parts[i], fs[i] = c.m, c.f
+			m := mixOf(all[:k])
+			fs := make([]*Forecast, len(m.parts))
+			for i, p := range m.parts {
+				e, err := r.forecast(p, n, max(h, maxBand)) // cached: a candidate
+				if err != nil {
+					return Forecast{}, Selection{}, fmt.Errorf("auto: %w", err)
+				}
+				fs[i] = e.f
 			}
-			f := parts.combine(s, max(h, maxBand), fs)
-			best = &cand{m: parts, f: &f, mae: all[0].mae}
+			f := m.combine(s, max(h, maxBand), fs)
+			best = &cand{m: m, f: &f, mae: all[0].mae}
 		}
-		choice := BandChoice{Until: time.Duration(hi) * s.Step, MAE: math.NaN(), Origins: shared}
+		choice := BandChoice{Until: time.Duration(hi) * s.Step, MAE: math.NaN(), Origins: shared, from: lo, scored: hi}
 		if best != nil {
 			choice.MAE = best.mae[b]
 		} else { // nothing scored yet: the candidate listed first
@@ -233,16 +305,15 @@ func (a Auto) run(r *replay, n, h int, intervals bool) (Forecast, Selection, err
 				}
 			}
 		}
-		choice.Method = best.m.Name()
-		sel.Bands = append(sel.Bands, choice)
-		from, to := min(lo, h), min(hi, h) // the steps forecast in this band
-		copy(out.Mean[from:to], best.f.Mean[from:to])
-		if intervals && from < to {
-			a.band(&out, best, s, from, to, min(hi, maxBand))
+		choice.Method, choice.method = best.m.Name(), best.m
+		if intervals {
+			choice.lower, choice.upper, choice.spread = best.spread(s, lo, hi)
 		}
+		sel.Bands = append(sel.Bands, choice)
+		fs[b] = best.f
 		lo = hi
 	}
-	return out, sel, nil
+	return sel.assemble(s, h, fs, intervals), sel, nil
 }
 
 // cand is a candidate method with its forecast at an origin and those it
@@ -278,12 +349,8 @@ func (c *cand) score(r *replay, n int, bands []int) {
 // combination is the candidate forecasting the mean of cs, scored on the
 // shared origins.
 func (r *replay) combination(cs []*cand, n, h, shared int, bands []int, every, lookback int) (*cand, error) {
-	parts := make(meanOf, len(cs))
-	for i, c := range cs {
-		parts[i] = c.m
-	}
 	maxBand := bands[len(bands)-1]
-	c, err := r.candidate(parts, 0, n, max(h, maxBand), maxBand, every, lookback)
+	c, err := r.candidate(mixOf(cs), 0, n, max(h, maxBand), maxBand, every, lookback)
 	if err != nil {
 		return nil, err
 	}
@@ -292,81 +359,132 @@ func (r *replay) combination(cs []*cand, n, h, shared int, bands []int, every, l
 	return c, nil
 }
 
-// meanOf forecasts the mean of its parts' forecasts; Auto tries the means
-// of its best candidates, as combinations often beat each of their parts.
-type meanOf []Forecaster
-
-func (m meanOf) Name() string {
-	names := make([]string, len(m))
-	for i, f := range m {
-		names[i] = f.Name()
-	}
-	return "mean(" + strings.Join(names, ",") + ")"
+// mix forecasts a weighted mean of base methods' forecasts. Auto tries
+// the means of its best candidates, and forecasts with the mean of the
+// forecasts close to the best, itself a mix of the base methods.
+type mix struct {
+	parts []Forecaster // base methods, by decreasing weight
+	w     []float64    // summing to 1
 }
 
-// Forecast averages the parts' means and bounds (the bounds only roughly:
-// Auto replaces them with the combination's own replayed errors).
-func (m meanOf) Forecast(s Series, h int) (Forecast, error) {
-	fs := make([]*Forecast, len(m))
-	for i, p := range m {
+// mixOf is the mean of cs's forecasts, flattened to base methods.
+func mixOf(cs []*cand) mix {
+	w := map[string]float64{}
+	base := map[string]Forecaster{}
+	for _, c := range cs {
+		if m, ok := c.m.(mix); ok {
+			for i, p := range m.parts {
+				w[p.Name()] += m.w[i] / float64(len(cs))
+				base[p.Name()] = p
+			}
+			continue
+		}
+		w[c.m.Name()] += 1 / float64(len(cs))
+		base[c.m.Name()] = c.m
+	}
+	var m mix
+	for name, p := range base {
+		m.parts = append(m.parts, p)
+		m.w = append(m.w, w[name])
+	}
+	idx := make([]int, len(m.parts))
+	for i := range idx {
+		idx[i] = i
+	}
+	slices.SortFunc(idx, func(a, b int) int {
+		if c := cmp.Compare(m.w[b], m.w[a]); c != 0 {
+			return c
+		}
+		return cmp.Compare(m.parts[a].Name(), m.parts[b].Name())
+	})
+	out := mix{parts: make([]Forecaster, len(idx)), w: make([]float64, len(idx))}
+	for i, j := range idx {
+		out.parts[i], out.w[i] = m.parts[j], m.w[j]
+	}
+	return out
+}
+
+// Name is "mean(a,b)" for equal weights, else "a 40% + b 35% + c 25%".
+func (m mix) Name() string {
+	parts := make([]string, len(m.parts))
+	equal := true
+	for i, p := range m.parts {
+		parts[i] = fmt.Sprintf("%s %.0f%%", p.Name(), 100*m.w[i])
+		equal = equal && math.Abs(m.w[i]-m.w[0]) < 1e-9
+	}
+	if equal {
+		for i, p := range m.parts {
+			parts[i] = p.Name()
+		}
+		return "mean(" + strings.Join(parts, ",") + ")"
+	}
+	return strings.Join(parts, " + ")
+}
+
+// Forecast mixes the parts' means and bounds (the bounds only roughly:
+// Auto replaces them with the mix's own replayed errors).
+func (m mix) Forecast(s Series, h int) (Forecast, error) {
+	return m.forecast(s, h, map[string]*Forecast{})
+}
+
+// forecast mixes the parts' forecasts, fitting each part once across calls
+// that share fitted.
+func (m mix) forecast(s Series, h int, fitted map[string]*Forecast) (Forecast, error) {
+	fs := make([]*Forecast, len(m.parts))
+	for i, p := range m.parts {
+		if f := fitted[p.Name()]; f != nil && f.Len() >= h {
+			fs[i] = f
+			continue
+		}
 		f, err := p.Forecast(s, h)
 		if err != nil {
 			return Forecast{}, err
 		}
-		fs[i] = &f
+		fs[i], fitted[p.Name()] = &f, &f
 	}
 	return m.combine(s, h, fs), nil
 }
 
-func (m meanOf) combine(s Series, h int, fs []*Forecast) Forecast {
+func (m mix) combine(s Series, h int, fs []*Forecast) Forecast {
 	out := newForecast(m.Name(), s, h)
-	if fs[0].Lower == nil {
+	withBounds := true
+	for _, f := range fs {
+		withBounds = withBounds && f.Lower != nil
+	}
+	if !withBounds {
 		out.Lower, out.Upper = nil, nil
 	}
-	k := float64(len(fs))
-	for i := range h {
-		for _, f := range fs {
-			out.Mean[i] += f.Mean[i] / k
-			if out.Lower != nil {
-				out.Lower[i] += f.Lower[i] / k
-				out.Upper[i] += f.Upper[i] / k
+	for j, f := range fs {
+		w := m.w[j]
+		for i := range h {
+			out.Mean[i] += w * f.Mean[i]
+			if withBounds {
+				out.Lower[i] += w * f.Lower[i]
+				out.Upper[i] += w * f.Upper[i]
 			}
 		}
 	}
 	return out
 }
 
-// band sets out's interval over steps [lo, hi) to f's mean plus the 10th
-// and 90th percentiles of the replayed errors at steps [lo, scoreHi), or
-// to f's own interval when fewer than 30 are known. Past scoreHi (the
-// longest step replayed) the percentiles widen with the square root of
-// the step, as the error of a random walk does.
-func (Auto) band(out *Forecast, c *cand, s Series, lo, hi, scoreHi int) {
-	f, os, es := c.f, c.os, c.es
+// spread returns the 10th and 90th percentiles of c's replayed errors at
+// steps [lo, hi), and false when fewer than 30 are known.
+func (c *cand) spread(s Series, lo, hi int) (lower, upper float64, ok bool) {
 	// A sample of the errors is enough for two percentiles.
-	stride := max(1, len(os)*(scoreHi-lo)/maxSpreadSamples/4)
+	stride := max(1, len(c.os)*(hi-lo)/maxSpreadSamples/4)
 	var errs []float64
-	for j, o := range os {
-		for k := lo + j%stride; k < scoreHi && o+k < s.Len(); k += stride {
+	for j, o := range c.os {
+		for k := lo + j%stride; k < hi && o+k < s.Len(); k += stride {
 			if v := s.Values[o+k]; !math.IsNaN(v) {
-				errs = append(errs, v-es[j].f.Mean[k])
+				errs = append(errs, v-c.es[j].f.Mean[k])
 			}
 		}
 	}
 	if len(errs) < 30 {
-		copy(out.Lower[lo:hi], f.Lower[lo:hi])
-		copy(out.Upper[lo:hi], f.Upper[lo:hi])
-		return
+		return 0, 0, false
 	}
 	slices.Sort(errs)
-	ql, qh := quantile(errs, (1-Level)/2), quantile(errs, (1+Level)/2)
-	for k := lo; k < hi; k++ {
-		w := 1.0
-		if k >= scoreHi {
-			w = math.Sqrt(float64(k+1) / float64(scoreHi))
-		}
-		out.Lower[k], out.Upper[k] = f.Mean[k]+w*ql, f.Mean[k]+w*qh
-	}
+	return quantile(errs, (1-Level)/2), quantile(errs, (1+Level)/2), true
 }
 
 // quantile of sorted values, linearly interpolated.

@@ -111,7 +111,6 @@ func Backtest(s Series, o BacktestOptions) ([]Score, error) {
 		accs[i] = make([]acc, len(hs))
 	}
 	r := newReplay(s)
-	r.meanOnly = true
 	keep := 0 // how far back Auto replays
 	for _, m := range methods {
 		if a, ok := m.(replayer); ok {

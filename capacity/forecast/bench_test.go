@@ -47,3 +47,19 @@ func BenchmarkFit7DaysFrom35Days1m(b *testing.B) {
 		})
 	}
 }
+
+// BenchmarkSelectionForecast7DaysFrom35Days1m measures forecasting with a
+// selection made earlier: what an evaluation costs between selections.
+func BenchmarkSelectionForecast7DaysFrom35Days1m(b *testing.B) {
+	s := usage35Days1m()
+	sel, err := Auto{}.Select(s)
+	if err != nil {
+		b.Fatal(err)
+	}
+	b.Logf("selection: %+v", sel.Bands)
+	for b.Loop() {
+		if _, err := sel.Forecast(s, 7*1440); err != nil {
+			b.Fatal(err)
+		}
+	}
+}

@@ -185,7 +185,6 @@ func TestAutoNeverLooksAhead(t *testing.T) {
 		spoiled.Values[i] = 1e9
 	}
 	r := newReplay(spoiled)
-	r.meanOnly = true
 	for o := 2 * 288; o <= origin; o++ { // as Backtest does, every step
 		got, _, err := Auto{}.run(r, o, 288, false)
 		if err != nil {
@@ -294,5 +293,37 @@ func TestBatchedFitsMatchSingleRuns(t *testing.T) {
 		if math.Abs(out[i]-one[0]) > 1e-9*one[0] {
 			t.Errorf("holt-winters %v: batch %v, single %v", p, out[i], one[0])
 		}
+	}
+}
+
+func TestSelectionForecastsAsAutoDid(t *testing.T) {
+	s := sineLine(5*288, 6)
+	want, err := Auto{}.Forecast(s, 2*288)
+	if err != nil {
+		t.Fatal(err)
+	}
+	sel, err := Auto{}.Select(s)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(sel.Bands) != 3 || sel.Bands[2].Until != Day {
+		t.Fatalf("selection %+v, want three bands up to 24h", sel)
+	}
+	got, err := sel.Forecast(s, 2*288)
+	if err != nil {
+		t.Fatal(err)
+	}
+	for i := range want.Mean {
+		if got.Mean[i] != want.Mean[i] || got.Lower[i] != want.Lower[i] || got.Upper[i] != want.Upper[i] {
+			t.Fatalf("step %d: selection forecasts %v [%v, %v], auto %v [%v, %v]",
+				i, got.Mean[i], got.Lower[i], got.Upper[i], want.Mean[i], want.Lower[i], want.Upper[i])
+		}
+	}
+	// Past the 24 h replayed, the interval keeps widening.
+	if w0, w1 := want.Upper[287]-want.Lower[287], want.Upper[2*288-1]-want.Lower[2*288-1]; !(w1 > w0) {
+		t.Errorf("interval at 48 h (%v) not wider than at 24 h (%v)", w1, w0)
+	}
+	if _, err := sel.Forecast(Series{Start: t0, Step: time.Minute, Values: s.Values}, 10); err == nil {
+		t.Error("a selection made at 5-minute steps forecast a series of 1-minute steps")
 	}
 }

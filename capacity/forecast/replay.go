@@ -8,15 +8,13 @@ import (
 )
 
 // replay caches forecasts of a series from past origins, and their errors
-// once all the values they forecast are known: a backtest shares one
-// across its origins, so Auto replays each origin once. Methods are told
-// apart by name.
+// as the values they forecast become known: a backtest shares one across
+// its origins, so Auto replays each origin once. Methods are told apart by
+// name. Forecasts from origins before the end of the series keep only
+// their means, all that is scored, to hold days of origins in less memory.
 type replay struct {
 	s     Series
 	slots map[string]*slot
-	// meanOnly drops the intervals of cached forecasts, which a backtest
-	// does not score, to hold days of origins in less memory.
-	meanOnly bool
 }
 
 // slot holds one method's forecasts by origin.
@@ -62,9 +60,9 @@ func (r *replay) forecastIn(sl *slot, origin, h int) (*replayed, error) {
 	}
 	var f Forecast
 	var err error
-	if mo, ok := sl.m.(meanOf); ok { // from the parts' cached forecasts
-		fs := make([]*Forecast, len(mo))
-		for i, p := range mo {
+	if mo, ok := sl.m.(mix); ok { // from the parts' cached forecasts
+		fs := make([]*Forecast, len(mo.parts))
+		for i, p := range mo.parts {
 			e, err := r.forecast(p, origin, h)
 			if err != nil {
 				return nil, err
@@ -86,7 +84,7 @@ func (r *replay) forecastIn(sl *slot, origin, h int) (*replayed, error) {
 		}
 		return nil, err
 	}
-	if r.meanOnly {
+	if origin < r.s.Len() {
 		f.Lower, f.Upper = nil, nil
 	}
 	sl.at[origin] = &replayed{f: &f}

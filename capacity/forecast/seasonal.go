@@ -139,7 +139,7 @@ type profile struct {
 func (p profile) need() int { return p.min * p.season }
 func (p profile) lead() int { return p.season }
 func (p profile) span(h int) int {
-	return (p.seasons+(h-1)/p.season+1)*p.season + p.smooth
+	return (p.seasons+(h-1)/p.season)*p.season + p.smooth
 }
 
 func (p profile) predict(cum []float64, n, i int) float64 {
