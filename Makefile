@@ -50,4 +50,4 @@ bench-collector: stack-binaries build ## headroomd vs metrics-server on 500 and 
 .PHONY: bench
 bench: ## run benchmarks and print a table
 	@mkdir -p bin
-	$(GO) test -run '^$$' -bench . -benchmem ./collector/... ./sink/... | tee bin/bench.txt
+	$(GO) test -run '^$$' -bench . -benchmem ./collector/... ./sink/... ./capacity/forecast/ | tee bin/bench.txt
