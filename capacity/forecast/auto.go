@@ -53,8 +53,17 @@ var _ Forecaster = Auto{}
 // Name is "auto".
 func (Auto) Name() string { return "auto" }
 
-// Candidates are Auto's default methods: the baselines and headroom's
-// seasonal models, headroom's first (the choice before any can be scored).
+// Candidates are Auto's default methods, headroom's first (the choice
+// before any can be scored):
+//
+//   - seasonal: the mean of yesterday's value (smoothed over ±20 min), of
+//     the last 7 days' (±10 min) and, once two weeks exist, of the last 3
+//     weeks' at the same time of the week;
+//   - seasonal_drift: the same, the 7 days and 3 weeks corrected for the
+//     growth since each (Seasonal.Drift), for usage that grows;
+//   - seasonal_recent: the last 7 days, each weighing 0.3 of the next more
+//     recent (±20 min), for a daily profile that changes;
+//   - the baselines linear, holt and seasonal_naive, and holt_winters.
 func Candidates() []Forecaster {
 	return []Forecaster{
 		Blend{Label: "seasonal", Parts: []Seasonal{
@@ -131,8 +140,9 @@ func (sel Selection) Forecast(s Series, h int) (Forecast, error) {
 
 // assemble is the forecast of h steps after s from the chosen forecasts,
 // fs[b] for band b. Intervals are the replayed errors' percentiles where
-// known, else the chosen forecast's own; past the steps replayed they
-// widen with the square root of the step, as a random walk's error does.
+// known (widened to hold the mean), else the chosen forecast's own; past
+// the steps replayed they widen with the square root of the step, as a
+// random walk's error does.
 func (sel Selection) assemble(s Series, h int, fs []*Forecast, intervals bool) Forecast {
 	out := newForecast("auto", s, h)
 	if !intervals {
@@ -157,7 +167,10 @@ func (sel Selection) assemble(s Series, h int, fs []*Forecast, intervals bool) F
 			if k >= c.scored {
 				w = math.Sqrt(float64(k+1) / float64(c.scored))
 			}
-			out.Lower[k], out.Upper[k] = f.Mean[k]+w*c.lower, f.Mean[k]+w*c.upper
+			// A biased method's errors may all lie on one side; the
+			// interval still holds the mean, so that ETAs stay ordered.
+			out.Lower[k] = min(f.Mean[k], f.Mean[k]+w*c.lower)
+			out.Upper[k] = max(f.Mean[k], f.Mean[k]+w*c.upper)
 		}
 	}
 	return out

@@ -2,7 +2,6 @@ package forecast
 
 import (
 	"fmt"
-	"math"
 	"time"
 )
 
@@ -107,16 +106,4 @@ func (f Forecast) ETA(threshold float64, now time.Time) ETA {
 		Latest:    first(f.Lower),
 		Horizon:   f.Time(f.Len() - 1).Sub(now),
 	}
-}
-
-// finite reports whether every value of f is a number.
-func (f Forecast) finite() bool {
-	for i := range f.Mean {
-		for _, v := range [...]float64{f.Mean[i], f.Lower[i], f.Upper[i]} {
-			if math.IsNaN(v) || math.IsInf(v, 0) {
-				return false
-			}
-		}
-	}
-	return true
 }
