@@ -151,8 +151,8 @@ func Backtest(s Series, o BacktestOptions) ([]Score, error) {
 				}
 			}
 		}
-		if origin%64 == 0 {
-			r.drop(origin - keep)
+		if (origin-warm)%64 == 0 {
+			r.drop(origin-keep, origin-64)
 		}
 	}
 	var out []Score

@@ -22,6 +22,7 @@ type slot struct {
 	m    Forecaster
 	at   []*replayed // indexed by origin
 	kept int         // origins before kept have been dropped
+	used int         // the latest origin it was a candidate at
 }
 
 type replayed struct {
@@ -115,9 +116,15 @@ func (r *replay) bandErrors(e *replayed, origin, n int, bands []int) ([]float64,
 	return e.abs, e.cnt
 }
 
-// drop forgets forecasts from origins before keep, bounding a backtest's memory.
-func (r *replay) drop(keep int) {
-	for _, sl := range r.slots {
+// drop forgets forecasts from origins before keep, and the mixes last
+// used before idle (cheap to remake, and many come and go as rankings
+// change), bounding a backtest's memory.
+func (r *replay) drop(keep, idle int) {
+	for name, sl := range r.slots {
+		if _, ok := sl.m.(mix); ok && sl.used < idle {
+			delete(r.slots, name)
+			continue
+		}
 		for ; sl.kept < min(keep, len(sl.at)); sl.kept++ {
 			sl.at[sl.kept] = nil
 		}
@@ -136,6 +143,7 @@ func (r *replay) candidate(m Forecaster, rank, n, h, span, every, lookback int) 
 	if e.f == nil {
 		return nil, nil
 	}
+	sl.used = max(sl.used, n)
 	c := &cand{m: m, rank: rank, f: e.f}
 	for o := n - every; o > 0 && o >= n-lookback; o -= every {
 		e, err := r.forecastIn(sl, o, span)
