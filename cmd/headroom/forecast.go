@@ -34,18 +34,20 @@ func newForecastCommand() *cobra.Command {
 origin after a warm-up of two days (every step, or every few steps so that
 there are at most 10,000 origins; --every to choose), each method forecasts
 from the values before the origin only, and its error at each horizon is
-averaged into MAE (in the series' unit) and MAPE (in percent; actual values
-of zero are left out of MAPE, as an error relative to nothing is unbounded,
-and a MAPE over none is null in JSON and "-" in the table).
+averaged into MAE (in the series' unit) and MAPE (in percent). Actual values
+of zero are left out of MAPE, as an error relative to nothing is unbounded;
+a MAPE over none is "-" in the table and null in JSON.
 
 The methods: the baselines linear (least squares over the last 6 h, what
 Prometheus's predict_linear does), holt (double exponential smoothing) and
 seasonal_naive (the value a day earlier); headroom's seasonal models
 (seasonal, seasonal_drift, seasonal_recent, holt_winters); and auto, what
-headroom picks at each origin from the errors of the others before it.
+headroom forecasts with at each origin: the mean of the methods, and means
+of them, that erred least on the 14 days before that origin.
 
 FILE.csv has a header line naming its columns and one row per step, oldest
-first, without a timestamp column; an empty cell or NaN is a gap.
+first, without a timestamp column; an empty cell or NaN is a gap. A month
+of 5-minute steps takes about half a minute.
 
 Forecasting a cluster's own history needs headroomd's history store, which
 is not there yet: for now forecast only backtests.`,
