@@ -151,8 +151,8 @@ func Backtest(s Series, o BacktestOptions) ([]Score, error) {
 				}
 			}
 		}
-		if (origin-warm)%64 == 0 {
-			r.drop(origin-keep, origin-64)
+		if (origin-warm)/every%64 == 0 { // every 64 origins
+			r.drop(origin-keep, origin-64*every)
 		}
 	}
 	var out []Score
