@@ -79,6 +79,9 @@ type Cluster struct {
 	// out node-major (node i at [i*len(resources)]).
 	baseReq []int64
 	baseNZ  [][2]int64
+	// allocFlat holds every node's allocatable in the same layout; each
+	// cnode.alloc is a window on it, so the hot loops read memory in order.
+	allocFlat []int64
 	pending int
 
 	mu         sync.Mutex
@@ -134,6 +137,12 @@ func NewCluster(nodes []*corev1.Node, pods []*corev1.Pod, opts Options) *Cluster
 	c.order = zoneOrder(c.nodes)
 
 	R := len(c.resources)
+	c.allocFlat = make([]int64, len(c.nodes)*R)
+	for i := range c.nodes {
+		w := c.allocFlat[i*R : (i+1)*R : (i+1)*R]
+		copy(w, c.nodes[i].alloc)
+		c.nodes[i].alloc = w
+	}
 	c.baseReq = make([]int64, len(c.nodes)*R)
 	c.baseNZ = make([][2]int64, len(c.nodes))
 	c.podsOn = make([][]int32, len(c.nodes))

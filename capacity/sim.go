@@ -398,7 +398,7 @@ func (s *sim) filter(t *tmpl, i int32, mins []int32, reasons map[string]int) boo
 		return fail(reasonPorts)
 	}
 	// NodeResourcesFit.
-	alloc := s.c.nodes[i].alloc
+	alloc := s.c.allocFlat[int(i)*s.R : int(i+1)*s.R]
 	row := s.req[int(i)*s.R : int(i+1)*s.R]
 	ok := true
 	if row[rPods]+1 > alloc[rPods] {
@@ -568,7 +568,7 @@ func (s *sim) pick(t *tmpl) int32 {
 // resourceScore is LeastAllocated plus BalancedAllocation, weighted, for a
 // pod of t on node i.
 func (s *sim) resourceScore(t *tmpl, i int32) int64 {
-	alloc := s.c.nodes[i].alloc
+	alloc := s.c.allocFlat[int(i)*s.R : int(i+1)*s.R]
 	row := s.req[int(i)*s.R : int(i+1)*s.R]
 	var sum, w, total int64
 	for r := range 2 {
