@@ -82,7 +82,7 @@ type Cluster struct {
 	// allocFlat holds every node's allocatable in the same layout; each
 	// cnode.alloc is a window on it, so the hot loops read memory in order.
 	allocFlat []int64
-	pending int
+	pending   int
 
 	mu         sync.Mutex
 	topologies map[string]*topology
