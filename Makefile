@@ -42,6 +42,9 @@ test: lint stack-binaries ## unit tests with -race, then end-to-end tests on the
 demo: stack-up build ## bring up the local stack, run headroomd against it, show data arriving in InfluxDB
 	$(GO) run ./test/demo
 	bin/headroom clusters --kubeconfig .stack/kubeconfig
+	@echo; echo '$$ headroom check --context osl2 --replicas 30 --cpu 1 --memory 2Gi --policy-n-plus-one node'
+	@bin/headroom check --kubeconfig .stack/kubeconfig --context osl2 --replicas 30 --cpu 1 --memory 2Gi --policy-n-plus-one node; \
+		rc=$$?; [ $$rc -le 1 ] # the deploy gate: 0 pass, 1 fail are both answers
 
 .PHONY: bench-collector
 bench-collector: stack-binaries build ## headroomd vs metrics-server on 500 and 1,000 kwok nodes × 30 pods: CPU-s per cycle, peak RSS

@@ -97,8 +97,8 @@ type Result struct {
 	// Rollout describes the update of a running workload; nil for a first
 	// deploy.
 	Rollout *Rollout `json:"rollout,omitempty"`
-	// Margin is what is left per resource on schedulable nodes after the
-	// deploy.
+	// Margin is what is left per resource after the deploy on the
+	// schedulable nodes the workload may run on.
 	Margin []Margin `json:"margin"`
 	// Policy lists each configured policy check.
 	Policy []PolicyCheck `json:"policy,omitempty"`

@@ -212,7 +212,7 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 		res.Notes = append(res.Notes, fmt.Sprintf("the scheduler breaks ties between equally scored nodes at random: between %d and %d replicas fit", res.ReplicasFitMin, res.ReplicasFitMax))
 	}
 	res.Notes = append(res.Notes, main.t.approximate...)
-	res.Margin = c.margin(main.s)
+	res.Margin = c.margin(main.s, main.t)
 	res.Policy = c.policy(main, p)
 	for _, pc := range res.Policy {
 		if !pc.Pass && res.Verdict == Pass {
@@ -481,12 +481,14 @@ func (c *Cluster) schedulable(i int) bool {
 	return true
 }
 
-// margin sums allocatable and requested over schedulable nodes.
-func (c *Cluster) margin(s *sim) []Margin {
+// margin sums allocatable and requested over the schedulable nodes the
+// workload may run on: a tainted node it does not tolerate, or one its
+// selectors exclude, is no room for it.
+func (c *Cluster) margin(s *sim, t *tmpl) []Margin {
 	alloc := make([]int64, s.R)
 	req := make([]int64, s.R)
 	for i := range c.nodes {
-		if s.down[i] || !c.schedulable(i) {
+		if s.down[i] || !c.schedulable(i) || t.static[i] != 0 {
 			continue
 		}
 		for r := range s.R {

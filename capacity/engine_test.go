@@ -232,3 +232,32 @@ func TestWorkloadFromObjectResolvesTheRollout(t *testing.T) {
 		t.Error("a Pod was accepted as a workload")
 	}
 }
+
+// TestNPlusOneLosesLoadedNodes: a large idle node the workload cannot use
+// (tainted) is no test of N+1; losing a loaded node is.
+func TestNPlusOneLosesLoadedNodes(t *testing.T) {
+	nodes := []*corev1.Node{
+		testNode("a", "general", "4", "16Gi"), testNode("b", "general", "4", "16Gi"),
+		testNode("gpu", "gpu", "32", "128Gi", func(n *corev1.Node) {
+			n.Spec.Taints = []corev1.Taint{{Key: "nvidia.com/gpu", Effect: corev1.TaintEffectNoSchedule}}
+		}),
+	}
+	c := NewCluster(nodes, nil, Options{PoolLabels: testPools})
+	res := c.Check(mustWorkload(t, testDeployment(6, "1", "1Gi")), Policy{NPlusOne: "node"})
+	if res.Verdict != Fail || res.Policy[0].Pass || strings.Contains(res.Policy[0].Detail, "node gpu") {
+		t.Fatalf("6 cpu on two 4-cpu nodes cannot survive losing one: %+v", res.Policy)
+	}
+	// Pods already running elsewhere move too: a replacement is a new pod,
+	// not bound to the lost node.
+	pods := []*corev1.Pod{runningPod("db-0", "shop", "a", "1", "1Gi", map[string]string{"app": "db"})}
+	c = NewCluster(nodes, pods, Options{PoolLabels: testPools})
+	res = c.Check(mustWorkload(t, testDeployment(2, "1", "1Gi")), Policy{NPlusOne: "node"})
+	if res.Verdict != Pass || !res.Policy[0].Pass {
+		t.Fatalf("3 cpu on two 4-cpu nodes survive losing one: %+v", res.Policy)
+	}
+	for _, m := range res.Margin {
+		if m.Resource == corev1.ResourceCPU && m.Allocatable != "8" {
+			t.Errorf("cpu margin over %s allocatable, want the 8 the workload may use", m.Allocatable)
+		}
+	}
+}

@@ -445,7 +445,7 @@ func printCheckTable(out io.Writer, r *capacity.Result) {
 			orDash(ro.Strategy), ro.OldReplicas, ro.MaxSurge, ro.MaxUnavailable, ro.PeakPods, done)
 	}
 	if len(r.Margin) > 0 {
-		fmt.Fprintln(out, "\nMargin after the deploy (schedulable nodes):")
+		fmt.Fprintln(out, "\nMargin after the deploy (nodes it may run on):")
 		tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 		fmt.Fprintln(tw, "  RESOURCE\tALLOCATABLE\tREQUESTED\tFREE\tREQUESTED %")
 		for _, m := range r.Margin {

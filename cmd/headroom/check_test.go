@@ -276,7 +276,7 @@ Placement:
 
 Rollout: RollingUpdate of 10 old replicas, max surge 3, max unavailable 2; at most 13 pods at once; does not complete
 
-Margin after the deploy (schedulable nodes):
+Margin after the deploy (nodes it may run on):
   RESOURCE  ALLOCATABLE  REQUESTED  FREE   REQUESTED %
   cpu       24           20500m     3500m  85%
 
