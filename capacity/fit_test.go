@@ -2,11 +2,14 @@ package capacity
 
 import (
 	"encoding/json"
+	"fmt"
 	"slices"
+	"strings"
 	"testing"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/headroomhq/headroom/test/fixtures"
 )
@@ -104,6 +107,28 @@ func TestFitsMatchesKubeSchedulerCases(t *testing.T) {
 				if string(got.Resource) != want.Resource || value(got.Requested) != want.Requested ||
 					value(got.Used) != want.Used || value(got.Capacity) != want.Capacity {
 					t.Errorf("insufficient[%d] = %s, want %+v", i, got, want)
+				}
+			}
+
+			// The gate's own filter must decide the same: the node with its
+			// pods, one replica of the new pod.
+			n := &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n"}, Status: corev1.NodeStatus{Allocatable: c.Allocatable.list(true)}}
+			var existing []*corev1.Pod
+			for i := range c.Count {
+				p := &corev1.Pod{ObjectMeta: metav1.ObjectMeta{Name: fmt.Sprintf("e%d", i), Namespace: "ns"}, Spec: corev1.PodSpec{NodeName: "n"}}
+				if i == 0 {
+					p.Spec.Containers = containers([]fitAmounts{c.Existing})
+				}
+				existing = append(existing, p)
+			}
+			pod.Namespace = "ns"
+			res := NewCluster([]*corev1.Node{n}, existing, Options{}).Check(&Workload{Namespace: "ns", Name: "new", Replicas: 1, Template: pod}, Policy{})
+			if fit := res.ReplicasFit == 1; fit != c.ExpectFit {
+				t.Fatalf("gate: fit = %v (%v), want %v", fit, res.Reasons, c.ExpectFit)
+			}
+			for _, r := range reasons {
+				if !strings.Contains(res.Reasons[0], "1 "+r) {
+					t.Errorf("gate: %q lacks %q", res.Reasons[0], r)
 				}
 			}
 		})
