@@ -89,13 +89,10 @@ func (s *sim) track(t *tmpl) {
 	t.resScore = make([]int64, len(s.c.nodes))
 	t.resValid = make([]bool, len(s.c.nodes))
 	// Spread constraints count pods of t's namespace; inter-pod terms may
-	// look further.
-	pods := s.c.byNamespace[t.ns]
+	// look further, and then every pod is visited.
+	beyond := false
 	for _, pt := range t.terms() {
-		if pt.ns == nil || len(pt.ns) > 1 || !pt.ns[t.ns] {
-			pods = nil
-			break
-		}
+		beyond = beyond || pt.ns == nil || len(pt.ns) > 1 || !pt.ns[t.ns]
 	}
 	visit := func(i int32) {
 		if s.removed.has(i) || s.down[s.c.pods[i].node] {
@@ -104,13 +101,13 @@ func (s *sim) track(t *tmpl) {
 		p := &s.c.pods[i]
 		s.countMatches(t, p.pod, p.terminating, p.node, 1)
 	}
-	if pods != nil || len(t.terms()) == 0 {
-		for _, i := range pods {
-			visit(i)
-		}
-	} else {
+	if beyond {
 		for i := range s.c.pods {
 			visit(int32(i))
+		}
+	} else {
+		for _, i := range s.c.byNamespace[t.ns] {
+			visit(i)
 		}
 	}
 	for _, i := range s.c.antiAffinity {

@@ -341,14 +341,8 @@ func (c *Cluster) spreadConstraint(p *corev1.Pod, t *tmpl, tsc corev1.TopologySp
 		sel = labels.Nothing()
 	}
 	// matchLabelKeys narrows the selector to pods sharing the pod's values.
-	for _, k := range tsc.MatchLabelKeys {
-		if v, ok := p.Labels[k]; ok {
-			r, err := labels.NewRequirement(k, selection.Equals, []string{v})
-			if err != nil {
-				return nil, err
-			}
-			sel = sel.Add(*r)
-		}
+	if sel, err = withLabelKeys(sel, p.Labels, tsc.MatchLabelKeys, selection.Equals); err != nil {
+		return nil, err
 	}
 	s := &spread{key: tsc.TopologyKey, maxSkew: tsc.MaxSkew, sel: sel, self: sel.Matches(labels.Set(p.Labels)), dom: newDomains(c, tsc.TopologyKey)}
 	if tsc.MinDomains != nil {
@@ -382,23 +376,11 @@ func termSelector(p *corev1.Pod, term corev1.PodAffinityTerm) (labels.Selector, 
 	if term.LabelSelector == nil {
 		sel = labels.Nothing()
 	}
-	for _, k := range term.MatchLabelKeys {
-		if v, ok := p.Labels[k]; ok {
-			r, err := labels.NewRequirement(k, selection.In, []string{v})
-			if err != nil {
-				return nil, nil, err
-			}
-			sel = sel.Add(*r)
-		}
+	if sel, err = withLabelKeys(sel, p.Labels, term.MatchLabelKeys, selection.In); err != nil {
+		return nil, nil, err
 	}
-	for _, k := range term.MismatchLabelKeys {
-		if v, ok := p.Labels[k]; ok {
-			r, err := labels.NewRequirement(k, selection.NotIn, []string{v})
-			if err != nil {
-				return nil, nil, err
-			}
-			sel = sel.Add(*r)
-		}
+	if sel, err = withLabelKeys(sel, p.Labels, term.MismatchLabelKeys, selection.NotIn); err != nil {
+		return nil, nil, err
 	}
 	var ns map[string]bool
 	switch {
@@ -412,6 +394,22 @@ func termSelector(p *corev1.Pod, term corev1.PodAffinityTerm) (labels.Selector, 
 		ns = map[string]bool{p.Namespace: true}
 	}
 	return sel, ns, nil
+}
+
+// withLabelKeys adds to sel, for each key the pod carries, a requirement
+// that the key's value relate to the pod's by op (matchLabelKeys,
+// mismatchLabelKeys).
+func withLabelKeys(sel labels.Selector, podLabels map[string]string, keys []string, op selection.Operator) (labels.Selector, error) {
+	for _, k := range keys {
+		if v, ok := podLabels[k]; ok {
+			r, err := labels.NewRequirement(k, op, []string{v})
+			if err != nil {
+				return nil, err
+			}
+			sel = sel.Add(*r)
+		}
+	}
+	return sel, nil
 }
 
 // unmodelled lists what in a pod's spec the model cannot evaluate.
