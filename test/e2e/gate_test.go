@@ -66,21 +66,7 @@ var gateOverhead = corev1.ResourceList{
 // HEADROOM_GATE_SCENARIOS change the seed and the count;
 // HEADROOM_GATE_SCENARIO=<i> runs scenario i alone.
 func TestGateDifferential(t *testing.T) {
-	c, ok := stack.Cluster(gateClusterName)
-	if !ok {
-		t.Fatalf("the stack has no %q cluster; test/stack.yaml declares it (an older stack restarts on the next Ensure)", gateClusterName)
-	}
-	cfg := c.RESTConfig()
-	// No client-side limit: the fan-out is bounded by gateWorkers and the
-	// stack's apiserver does not throttle.
-	cfg.QPS = -1
-	// Every scenario lists the whole cluster, over a thousand pods with the
-	// ones earlier scenarios left terminating: protobuf decodes them faster.
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
-	}
+	c, cs := gateClient(t)
 	seed := gateEnvInt(t, "HEADROOM_GATE_SEED", gateDefaultSeed)
 	indices := make([]int, gateEnvInt(t, "HEADROOM_GATE_SCENARIOS", gateDefaultScenarios))
 	for i := range indices {
@@ -116,6 +102,26 @@ func TestGateDifferential(t *testing.T) {
 		outcomes = append(outcomes, o)
 	}
 	gateReport(t, seed, outcomes, time.Since(start))
+}
+
+// gateClient is the gate cluster and a clientset on it without client-side
+// throttling: fan-outs are bounded by the tests' workers and the stack's
+// apiserver does not throttle. Tests list thousands of pods (those earlier
+// scenarios left terminating among them): protobuf decodes them faster.
+func gateClient(t *testing.T) (localstack.ClusterState, kubernetes.Interface) {
+	t.Helper()
+	c, ok := stack.Cluster(gateClusterName)
+	if !ok {
+		t.Fatalf("the stack has no %q cluster; test/stack.yaml declares it (an older stack restarts on the next Ensure)", gateClusterName)
+	}
+	cfg := c.RESTConfig()
+	cfg.QPS = -1
+	cfg.ContentType = "application/vnd.kubernetes.protobuf"
+	cs, err := kubernetes.NewForConfig(cfg)
+	if err != nil {
+		t.Fatal(err)
+	}
+	return c, cs
 }
 
 // gateEnvInt reads a non-negative integer from the environment.

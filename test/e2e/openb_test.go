@@ -32,23 +32,13 @@ const (
 	replayWorkers   = 16
 )
 
-// replayClient is a clientset on the gate cluster without client-side
-// throttling.
+// replayClient is gateClient's clientset, on a gate cluster whose
+// scheduler scores every node.
 func replayClient(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	c, ok := stack.Cluster(gateClusterName)
-	if !ok {
-		t.Fatalf("the stack has no %q cluster", gateClusterName)
-	}
+	c, cs := gateClient(t)
 	if c.Spec.PercentageOfNodesToScore != 100 {
 		t.Fatalf("cluster %q: percentageOfNodesToScore %d, the replay needs 100 (test/stack.yaml)", gateClusterName, c.Spec.PercentageOfNodesToScore)
-	}
-	cfg := c.RESTConfig()
-	cfg.QPS = -1
-	cfg.ContentType = "application/vnd.kubernetes.protobuf"
-	cs, err := kubernetes.NewForConfig(cfg)
-	if err != nil {
-		t.Fatal(err)
 	}
 	return cs
 }
