@@ -1,0 +1,67 @@
+package forecast
+
+import (
+	"math"
+	"math/rand/v2"
+	"testing"
+	"time"
+)
+
+// A line with a daily sine and noise: Trend recovers the line a week ahead
+// where a seasonal model without trend cannot, and its interval covers the
+// truth.
+func TestTrendLineWithDailySine(t *testing.T) {
+	step := 5 * time.Minute
+	perDay := int(Day / step)
+	truth := func(i int) float64 {
+		d := float64(i) / float64(perDay)
+		return 10 + 4*d + 2*math.Sin(2*math.Pi*d)
+	}
+	s := Series{Start: time.Unix(0, 0).UTC(), Step: step}
+	rnd := rand.New(rand.NewPCG(7, 7))
+	for i := range 9 * perDay {
+		s.Values = append(s.Values, truth(i)+0.2*rnd.NormFloat64())
+	}
+	s.Values[100] = math.NaN() // a gap
+	f, err := Trend{}.Forecast(s, 7*perDay)
+	if err != nil {
+		t.Fatal(err)
+	}
+	var worst float64
+	outside := 0
+	for j := range f.Len() {
+		want := truth(s.Len() + j)
+		worst = max(worst, math.Abs(f.Mean[j]-want))
+		if want < f.Lower[j]-0.3 || want > f.Upper[j]+0.3 {
+			outside++
+		}
+	}
+	if worst > 0.5 {
+		t.Errorf("a week ahead the forecast strays %.2f from the truth (values 46 to 74)", worst)
+	}
+	if outside > 0 {
+		t.Errorf("%d of %d steps outside the interval", outside, f.Len())
+	}
+}
+
+// With less than two days, a line over all of the series.
+func TestTrendShortSeriesIsALine(t *testing.T) {
+	s := Series{Start: time.Unix(0, 0).UTC(), Step: time.Minute}
+	for i := range 90 {
+		s.Values = append(s.Values, 5+0.5*float64(i))
+	}
+	f, err := Trend{}.Forecast(s, 30)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got, want := f.Mean[29], 5+0.5*float64(90+29); math.Abs(got-want) > 1e-6 {
+		t.Fatalf("30 steps ahead = %v, want %v", got, want)
+	}
+	eta := f.ETA(60, s.End())
+	if eta.Expected != 20*time.Minute {
+		t.Fatalf("ETA to 60 = %v, want 20m", eta.Expected)
+	}
+	if _, err := (Trend{}).Forecast(Series{Start: s.Start, Step: time.Minute, Values: []float64{1}}, 3); err == nil {
+		t.Fatal("one value: no error")
+	}
+}
