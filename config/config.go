@@ -28,6 +28,12 @@ type Config struct {
 	Spool    Spool     `yaml:"spool"`
 	Server   Server    `yaml:"server"`
 	Gate     Gate      `yaml:"gate"`
+	History  History   `yaml:"history"`
+	Forecast Forecast  `yaml:"forecast"`
+	Alerting Alerting  `yaml:"alerting"`
+	// Schedules say when the alert rules run and the report is written.
+	Schedules Schedules `yaml:"schedules"`
+	Report    Report    `yaml:"report"`
 }
 
 // Collection says how and how often a cluster is scraped.
@@ -279,8 +285,16 @@ func Default() *Config {
 			Gzip:            true,
 			MaxRetryBackoff: Duration(5 * time.Minute),
 		},
-		Spool:  Spool{MaxBytes: GiB},
-		Server: Server{Listen: "127.0.0.1:9108"},
+		Spool:   Spool{MaxBytes: GiB},
+		Server:  Server{Listen: "127.0.0.1:9108"},
+		History: History{Step: Duration(time.Minute), Retention: Duration(35 * 24 * time.Hour)},
+		Forecast: Forecast{Step: Duration(5 * time.Minute), MinHistory: Duration(24 * time.Hour),
+			RequestedPercent: 90, UsedPercent: 90, Reselect: Duration(time.Hour)},
+		Alerting: Alerting{Timeout: Duration(10 * time.Second), Warning: Duration(7 * 24 * time.Hour),
+			Critical: Duration(48 * time.Hour), ExhaustionFor: Duration(15 * time.Minute),
+			NPlusOneFor: Duration(15 * time.Minute), NodePressureFor: Duration(5 * time.Minute), CollectionDownAfter: 4},
+		Schedules: Schedules{Evaluation: "@every 1m", Report: "0 7 * * 1-5", TimeZone: "Local"},
+		Report:    Report{TopApps: 10},
 	}
 }
 

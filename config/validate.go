@@ -43,6 +43,7 @@ func (c *Config) Validate() error {
 		v.add("spool.maxBytes", "must be greater than 0")
 	}
 	v.gatePolicy("gate.policy", c.Gate.Policy)
+	v.alerting(c)
 	v.listen("server.listen", c.Server.Listen)
 	if s := c.Server.LivenessStaleAfter; s < 0 {
 		v.add("server.livenessStaleAfter", "must not be negative")
