@@ -71,7 +71,7 @@ type Rules struct {
 	Step time.Duration
 	// Lookback is how much history forecasts read (35 days).
 	Lookback time.Duration
-	// MinHistory is the least history a series needs to be forecast (6h).
+	// MinHistory is the least history a series needs to be forecast (24h).
 	MinHistory time.Duration
 	// Reselect is how often the forecaster of a series is chosen again
 	// by backtest (1h); in between the choice is reused.
@@ -89,7 +89,7 @@ func (r Rules) withDefaults() Rules {
 	r.CollectionDownAfter = cmp.Or(r.CollectionDownAfter, 4)
 	r.Step = cmp.Or(r.Step, 5*time.Minute)
 	r.Lookback = cmp.Or(r.Lookback, 35*24*time.Hour)
-	r.MinHistory = cmp.Or(r.MinHistory, 6*time.Hour)
+	r.MinHistory = cmp.Or(r.MinHistory, 24*time.Hour)
 	r.Reselect = cmp.Or(r.Reselect, time.Hour)
 	return r
 }
@@ -223,7 +223,8 @@ type ETA struct {
 // Value is the forecast.ETA.
 func (e ETA) Value() forecast.ETA { return e.eta }
 
-func etaOf(f forecast.ETA) ETA {
+// ETAOf converts a forecast.ETA.
+func ETAOf(f forecast.ETA) ETA {
 	sec := func(d time.Duration) *float64 {
 		if d < 0 {
 			return nil
@@ -540,11 +541,14 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 	if err != nil {
 		return SeriesForecast{}, false, fmt.Errorf("%s: %w", k, err)
 	}
+	f := near
 	far, err := forecast.Trend{}.Forecast(s, h)
-	if err != nil {
+	switch {
+	case err == nil:
+		f = splice(near, far, int(NearHorizon/step))
+	case !errors.Is(err, forecast.ErrTooShort):
 		return SeriesForecast{}, false, fmt.Errorf("%s: %w", k, err)
 	}
-	f := splice(near, far, int(NearHorizon/step))
 	pct := e.rules.RequestedPercent
 	if k.Kind == history.Used {
 		pct = e.rules.UsedPercent
@@ -554,7 +558,7 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 		Cluster: k.Cluster, Scope: k.Scope, Pool: k.Name, Resource: k.Resource, Kind: k.Kind, At: now,
 		Now: last(s), Allocatable: alloc, Threshold: threshold, Percent: pct,
 		In24h: at(f, now.Add(24*time.Hour)), In7d: at(f, now.Add(7*24*time.Hour)),
-		ETA: etaOf(f.ETA(threshold, now)), Method: methodOf(sel.sel),
+		ETA: ETAOf(f.ETA(threshold, now)), Method: methodOf(sel.sel),
 		History: time.Duration(s.Len()) * step,
 	}
 	return out, true, nil
@@ -565,7 +569,7 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 // history exist, the trend and daily profile of the last week are used
 // (forecast.Trend); within it, the higher of the two, so that neither a
 // sudden rise Auto follows nor a steady growth a seasonal choice lags is
-// missed.
+// missed. With less than two days of history, Auto's choice alone.
 const NearHorizon = 24 * time.Hour
 
 // splice is the higher of near and far for the first cut steps, far after.
@@ -590,11 +594,9 @@ func methodOf(sel forecast.Selection) string {
 	return "max(" + near + ", trend) to 24h, trend after"
 }
 
+// at is f's value at t, clamped to the forecast's steps.
 func at(f forecast.Forecast, t time.Time) Range {
-	i := int(t.Sub(f.Start) / f.Step)
-	if i < 0 || i >= f.Len() {
-		return Range{Mean: math.NaN(), Lower: math.NaN(), Upper: math.NaN()}
-	}
+	i := min(max(0, int(t.Sub(f.Start)/f.Step)), f.Len()-1)
 	return Range{Mean: f.Mean[i], Lower: f.Lower[i], Upper: f.Upper[i]}
 }
 

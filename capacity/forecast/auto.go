@@ -63,7 +63,12 @@ func (Auto) Name() string { return "auto" }
 //     growth since each (Seasonal.Drift), for usage that grows;
 //   - seasonal_recent: the last 7 days, each weighing 0.3 of the next more
 //     recent (±20 min), for a daily profile that changes;
-//   - the baselines linear, holt and seasonal_naive, and holt_winters.
+//   - the baselines holt, linear and seasonal_naive, and holt_winters.
+//
+// With less than a day of history only holt and linear can forecast, and
+// until replays can score them holt is preferred: it follows a change of
+// trend (a leak that began an hour ago) where a line fitted over hours
+// before the change lags it.
 func Candidates() []Forecaster {
 	return []Forecaster{
 		Blend{Label: "seasonal", Parts: []Seasonal{
@@ -77,7 +82,7 @@ func Candidates() []Forecaster {
 			{Season: Week, Seasons: 3, Smooth: 10 * time.Minute, MinSeasons: 2, Drift: true},
 		}},
 		Seasonal{Label: "seasonal_recent", Season: Day, Seasons: 7, Decay: 0.3, Smooth: 20 * time.Minute},
-		Linear{}, Holt{}, SeasonalNaive{}, HoltWinters{},
+		Holt{}, Linear{}, SeasonalNaive{}, HoltWinters{},
 	}
 }
 

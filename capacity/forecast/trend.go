@@ -16,8 +16,9 @@ import (
 // over ±Smooth. Its interval is the regression's prediction interval, so it
 // widens with the distance from the data.
 //
-// With fewer than MinSeasons whole seasons it fits the line alone over all
-// the series has, which is what Linear does over a shorter window.
+// With fewer than MinSeasons whole seasons it returns ErrTooShort: a line
+// over hours would take a change of trend (a leak that began, a leak that
+// ended) for the trend of days.
 type Trend struct {
 	// Season is the period; a day when zero.
 	Season time.Duration
@@ -36,12 +37,12 @@ var _ Forecaster = Trend{}
 // Name is "trend".
 func (Trend) Name() string { return "trend" }
 
-// Forecast needs two observations.
+// Forecast needs MinSeasons whole seasons.
 func (m Trend) Forecast(s Series, h int) (Forecast, error) {
 	season := s.Steps(cmp.Or(m.Season, Day))
 	seasons := min(s.Len()/season, s.Steps(cmp.Or(m.Window, 7*Day))/season)
-	if seasons < cmp.Or(m.MinSeasons, 2) {
-		return m.line(s, h)
+	if need := cmp.Or(m.MinSeasons, 2); seasons < need {
+		return Forecast{}, fmt.Errorf("trend: %w: %d whole seasons of %v, need %d", ErrTooShort, seasons, time.Duration(season)*s.Step, need)
 	}
 	win := s.Tail(seasons * season)
 	off := s.Len() - win.Len()
@@ -77,7 +78,7 @@ func (m Trend) Forecast(s Series, h int) (Forecast, error) {
 		}
 	}
 	if sxx == 0 {
-		return m.line(s, h)
+		return Forecast{}, fmt.Errorf("trend: %w: no two observations at one phase", ErrTooShort)
 	}
 	slope := sxy / sxx
 	// Each phase's level at i = 0, smoothed circularly; phases never
@@ -129,15 +130,5 @@ func (m Trend) Forecast(s Series, h int) (Forecast, error) {
 			return Forecast{}, fmt.Errorf("trend: phase %d never observed", phase(win.Len()+j))
 		}
 	}
-	return f, nil
-}
-
-// line is the least-squares line over the whole series.
-func (m Trend) line(s Series, h int) (Forecast, error) {
-	f, err := Linear{Window: time.Duration(s.Len()) * s.Step}.Forecast(s, h)
-	if err != nil {
-		return Forecast{}, fmt.Errorf("trend: %w", err)
-	}
-	f.Method = m.Name()
 	return f, nil
 }

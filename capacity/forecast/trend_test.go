@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"errors"
 	"math"
 	"math/rand/v2"
 	"testing"
@@ -44,24 +45,17 @@ func TestTrendLineWithDailySine(t *testing.T) {
 	}
 }
 
-// With less than two days, a line over all of the series.
-func TestTrendShortSeriesIsALine(t *testing.T) {
-	s := Series{Start: time.Unix(0, 0).UTC(), Step: time.Minute}
-	for i := range 90 {
-		s.Values = append(s.Values, 5+0.5*float64(i))
+// With less than two days, too short.
+func TestTrendNeedsTwoSeasons(t *testing.T) {
+	s := Series{Start: time.Unix(0, 0).UTC(), Step: time.Hour}
+	for i := range 47 {
+		s.Values = append(s.Values, float64(i))
 	}
-	f, err := Trend{}.Forecast(s, 30)
-	if err != nil {
-		t.Fatal(err)
+	if _, err := (Trend{}).Forecast(s, 3); !errors.Is(err, ErrTooShort) {
+		t.Fatalf("47 hours: %v, want ErrTooShort", err)
 	}
-	if got, want := f.Mean[29], 5+0.5*float64(90+29); math.Abs(got-want) > 1e-6 {
-		t.Fatalf("30 steps ahead = %v, want %v", got, want)
-	}
-	eta := f.ETA(60, s.End())
-	if eta.Expected != 20*time.Minute {
-		t.Fatalf("ETA to 60 = %v, want 20m", eta.Expected)
-	}
-	if _, err := (Trend{}).Forecast(Series{Start: s.Start, Step: time.Minute, Values: []float64{1}}, 3); err == nil {
-		t.Fatal("one value: no error")
+	s.Values = append(s.Values, 47)
+	if _, err := (Trend{}).Forecast(s, 3); err != nil {
+		t.Fatalf("48 hours: %v", err)
 	}
 }

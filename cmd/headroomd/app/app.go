@@ -20,9 +20,12 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
+	"github.com/headroomhq/headroom/capacity/alert"
+	"github.com/headroomhq/headroom/capacity/history"
 	"github.com/headroomhq/headroom/collector"
 	"github.com/headroomhq/headroom/config"
 	"github.com/headroomhq/headroom/sink"
+	"github.com/headroomhq/headroom/sink/alertmanager"
 	"github.com/headroomhq/headroom/sink/influx"
 	"github.com/headroomhq/headroom/sink/spool"
 )
@@ -81,11 +84,20 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	defer writer.Close()
 
+	hist, err := history.Open(history.Options{Path: cfg.HistoryPath(), Retention: cfg.History.Retention.Duration()})
+	if err != nil {
+		return fmt.Errorf("open history: %w", err)
+	}
+	defer hist.Close()
+	rec := history.NewRecorder(history.RecorderOptions{Store: hist, Step: cfg.History.Step.Duration(),
+		Logger: log.With("component", "history"), Registerer: reg})
+	defer rec.Flush() // the step in progress, once collection has stopped
+
 	queue := sink.NewQueue(sp, log.With("component", "queue"))
 	metrics := collector.NewMetrics(reg)
 	var clusters []*collector.Cluster
 	for i, cc := range cfg.Clusters {
-		c, err := newCluster(cc, cfg.Collection, queue, metrics, log)
+		c, err := newCluster(cc, cfg.Collection, recordingSink{durable: queue, rec: rec}, metrics, log)
 		if err != nil {
 			return fmt.Errorf("clusters[%d] (%s): %w", i, cc.Name, err)
 		}
@@ -105,7 +117,18 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	check := newCheckHandler(gate, gatePolicy(cfg.Gate.Policy), reg, log.With("component", "gate"))
 	started := time.Now()
+	ev, err := newEvaluator(cfg, clusters, hist, rec, started, reg, log.With("component", "alerts"))
+	if err != nil {
+		return err
+	}
+	watch := &watcher{cfg: cfg, ev: ev, rec: rec, log: log.With("component", "schedule"),
+		client: &http.Client{Timeout: 30 * time.Second}, now: time.Now}
+	for _, c := range clusters {
+		watch.clusters = append(watch.clusters, c.Name())
+	}
 	mux := handler(reg, clusters, check, started, cfg.LivenessStaleAfter())
+	mux.Handle("GET /api/v1/forecast", forecastHandler(ev))
+	mux.Handle("GET /api/v1/alerts", alertsHandler(ev))
 	if opts.Profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)
@@ -120,6 +143,7 @@ func Run(ctx context.Context, opts Options) error {
 	for _, c := range clusters {
 		g.Go(func() error { return c.Run(gctx) })
 	}
+	g.Go(func() error { return watch.Run(gctx) })
 	writeCtx, stopWriting := context.WithCancel(context.Background())
 	defer stopWriting()
 	writeErr := make(chan error, 1)
@@ -159,6 +183,41 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	log.Info("headroomd stopped")
 	return runErr
+}
+
+// newEvaluator builds the alert rules over the history, with the
+// Alertmanager notifier when Alertmanagers are configured.
+func newEvaluator(cfg *config.Config, clusters []*collector.Cluster, hist *history.Store, rec *history.Recorder,
+	started time.Time, reg prometheus.Registerer, log *slog.Logger) (*alert.Evaluator, error) {
+	var notifier alert.Notifier
+	if len(cfg.Alerting.Alertmanagers) > 0 {
+		n, err := alertmanager.New(alertmanager.Options{URLs: cfg.Alerting.Alertmanagers,
+			Timeout: cfg.Alerting.Timeout.Duration(), Logger: log, Registerer: reg})
+		if err != nil {
+			return nil, fmt.Errorf("alerting: %w", err)
+		}
+		notifier = n
+	}
+	a, f := cfg.Alerting, cfg.Forecast
+	var watched []alert.Cluster
+	for i, c := range clusters {
+		watched = append(watched, alert.Cluster{Name: c.Name(),
+			Interval: cfg.Clusters[i].Effective(cfg.Collection).Interval.Duration(), LastSuccess: c.LastSuccess})
+	}
+	return alert.NewEvaluator(alert.EvaluatorOptions{
+		Clusters: watched, History: hist, Present: rec, Notifier: notifier,
+		Rules: alert.Rules{
+			RequestedPercent: f.RequestedPercent, UsedPercent: f.UsedPercent,
+			Warning: a.Warning.Duration(), Critical: a.Critical.Duration(),
+			ExhaustionFor: a.ExhaustionFor.Duration(), NPlusOneFor: a.NPlusOneFor.Duration(),
+			NodePressureFor: a.NodePressureFor.Duration(), CollectionDownAfter: a.CollectionDownAfter,
+			Step: f.Step.Duration(), Lookback: cfg.History.Retention.Duration(), MinHistory: f.MinHistory.Duration(),
+			Reselect: f.Reselect.Duration(),
+		},
+		Interval:    cfg.EvaluationInterval(started),
+		ExternalURL: a.ExternalURL, RunbookURL: a.RunbookURL,
+		Logger: log, Registerer: reg, Started: started,
+	}), nil
 }
 
 func newCluster(cc config.Cluster, defaults config.Collection, sink collector.Sink, m *collector.Metrics, log *slog.Logger) (*collector.Cluster, error) {
