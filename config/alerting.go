@@ -141,17 +141,13 @@ func (v *validator) alerting(c *Config) {
 		}
 	}
 	for i, raw := range a.Alertmanagers {
-		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add(fmt.Sprintf("alerting.alertmanagers[%d]", i), "%q: want http(s)://host:port[/prefix]", raw)
-		}
+		v.httpURL(fmt.Sprintf("alerting.alertmanagers[%d]", i), raw)
 	}
-	for field, raw := range map[string]string{"alerting.externalURL": a.ExternalURL, "alerting.runbookURL": a.RunbookURL} {
-		if raw == "" {
-			continue
-		}
-		if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add(field, "%q: want an http(s) URL", raw)
-		}
+	if a.ExternalURL != "" {
+		v.httpURL("alerting.externalURL", a.ExternalURL)
+	}
+	if a.RunbookURL != "" {
+		v.httpURL("alerting.runbookURL", a.RunbookURL)
 	}
 	positive("alerting.timeout", a.Timeout)
 	positive("alerting.warning", a.Warning)
@@ -183,11 +179,17 @@ func (v *validator) alerting(c *Config) {
 		v.add("schedules.timeZone", "%q: %v", s.TimeZone, err)
 	}
 	if c.Report.Webhook != "" {
-		if u, err := url.Parse(c.Report.Webhook); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			v.add("report.webhook", "%q: want an http(s) URL", c.Report.Webhook)
-		}
+		v.httpURL("report.webhook", c.Report.Webhook)
 	}
 	if c.Report.TopApps < 1 {
 		v.add("report.topApps", "must be at least 1")
+	}
+}
+
+// httpURL checks an http(s) URL with a host. It never quotes the URL: an
+// Alertmanager URL may hold a password, a webhook's path a token.
+func (v *validator) httpURL(field, raw string) {
+	if u, err := url.Parse(raw); err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+		v.add(field, "not an http(s)://host[:port][/path] URL")
 	}
 }

@@ -45,7 +45,7 @@ func TestAlertingErrorsNameTheField(t *testing.T) {
 	c.History.Step = Duration(2 * time.Minute)
 	c.Forecast.Step = Duration(5 * time.Minute)
 	c.Forecast.UsedPercent = 120
-	c.Alerting.Alertmanagers = []string{"http://am-0:9093", "am-1:9093"}
+	c.Alerting.Alertmanagers = []string{"http://am-0:9093", "am-1:9093", "ftp://ops:s3cret@am-2"}
 	c.Alerting.Critical = Duration(8 * 24 * time.Hour)
 	c.Alerting.CollectionDownAfter = 0
 	c.Schedules.Evaluation = "every minute"
@@ -56,12 +56,15 @@ func TestAlertingErrorsNameTheField(t *testing.T) {
 	if err == nil {
 		t.Fatal("no error")
 	}
-	for _, field := range []string{"forecast.step", "forecast.usedPercent", "alerting.alertmanagers[1]",
+	for _, field := range []string{"forecast.step", "forecast.usedPercent", "alerting.alertmanagers[1]", "alerting.alertmanagers[2]",
 		"alerting.critical", "alerting.collectionDownAfter", "schedules.evaluation", "schedules.report",
 		"schedules.timeZone", "report.webhook"} {
 		if !strings.Contains(err.Error(), field+":") {
 			t.Errorf("no error for %s in:\n%v", field, err)
 		}
+	}
+	if strings.Contains(err.Error(), "s3cret") {
+		t.Errorf("the error shows a password: %v", err)
 	}
 	if strings.Contains(err.Error(), "alerting.alertmanagers[0]") {
 		t.Errorf("a good URL reported: %v", err)

@@ -343,7 +343,7 @@ func (e *Evaluator) collectionDown(c Cluster, now time.Time) []Condition {
 	return []Condition{e.condition(NameCollectionDown, "critical", map[string]string{"cluster": c.Name}, 0,
 		fmt.Sprintf("headroomd cannot collect cluster %s", c.Name),
 		fmt.Sprintf("Cluster %s %s (%s ago, more than %d intervals of %s): its usage is not written to InfluxDB and its forecasts go stale.",
-			c.Name, what, human(now.Sub(since)), e.rules.CollectionDownAfter, c.Interval),
+			c.Name, what, Human(now.Sub(since)), e.rules.CollectionDownAfter, c.Interval),
 		e.generatorURL(c.Name, ""))}
 }
 
@@ -369,42 +369,13 @@ func (e *Evaluator) nodePressure(cluster string, l history.Latest) []Condition {
 	return out
 }
 
-// poolTotals sums a pool's nodes: allocatable, requested, and the largest
-// node's allocatable, per resource.
-type poolTotals struct {
-	nodes               int
-	alloc, req, largest history.Amounts
-}
-
-func pools(l history.Latest) map[string]*poolTotals {
-	out := map[string]*poolTotals{}
-	for _, n := range l.Nodes {
-		p := out[n.Pool]
-		if p == nil {
-			p = &poolTotals{}
-			out[n.Pool] = p
-		}
-		p.nodes++
-		p.alloc.CPU += n.Allocatable.CPU
-		p.alloc.Memory += n.Allocatable.Memory
-		p.alloc.Pods += n.Allocatable.Pods
-		p.req.CPU += n.Requested.CPU
-		p.req.Memory += n.Requested.Memory
-		p.req.Pods += n.Requested.Pods
-		p.largest.CPU = max(p.largest.CPU, n.Allocatable.CPU)
-		p.largest.Memory = max(p.largest.Memory, n.Allocatable.Memory)
-		p.largest.Pods = max(p.largest.Pods, n.Allocatable.Pods)
-	}
-	return out
-}
-
 func (e *Evaluator) nPlusOne(cluster string, l history.Latest) []Condition {
 	var out []Condition
-	ps := pools(l)
+	_, ps := l.Totals()
 	for _, name := range l.Pools() {
 		p := ps[name]
 		for _, r := range history.Resources {
-			req, left := p.req.Get(r), p.alloc.Get(r)-p.largest.Get(r)
+			req, left := p.Requested.Get(r), p.Allocatable.Get(r)-p.Largest.Get(r)
 			if req <= left || req == 0 {
 				continue
 			}
@@ -412,7 +383,7 @@ func (e *Evaluator) nPlusOne(cluster string, l history.Latest) []Condition {
 				map[string]string{"cluster": cluster, "pool": name, "resource": string(r)}, e.rules.NPlusOneFor,
 				fmt.Sprintf("pool %s of %s cannot lose a node: %s requests exceed capacity minus the largest node", orAll(name), cluster, r),
 				fmt.Sprintf("Pods in pool %s of cluster %s request %s of %s; without its largest node (%s) only %s would be left, so losing one node leaves pods Pending. Add a node to the pool or lower requests.",
-					orAll(name), cluster, amount(r, req), amount(r, p.alloc.Get(r)), amount(r, p.largest.Get(r)), amount(r, left)),
+					orAll(name), cluster, Amount(r, req), Amount(r, p.Allocatable.Get(r)), Amount(r, p.Largest.Get(r)), Amount(r, left)),
 				e.generatorURL(cluster, name)))
 		}
 	}
@@ -425,16 +396,10 @@ func (e *Evaluator) exhaustion(cluster string, l history.Latest, now time.Time) 
 	var conds []Condition
 	var out []SeriesForecast
 	var errs []error
-	ps := pools(l)
-	all := &poolTotals{}
-	for _, p := range ps {
-		all.alloc.CPU += p.alloc.CPU
-		all.alloc.Memory += p.alloc.Memory
-		all.alloc.Pods += p.alloc.Pods
-	}
+	all, ps := l.Totals()
 	type scope struct {
 		key    history.Key
-		totals *poolTotals
+		totals *history.Totals
 	}
 	scopes := []scope{{history.Key{Cluster: cluster, Scope: history.ScopeCluster}, all}}
 	for _, pool := range l.Pools() {
@@ -448,7 +413,7 @@ func (e *Evaluator) exhaustion(cluster string, l history.Latest, now time.Time) 
 					continue // the same as requested
 				}
 				k.Resource, k.Kind = r, kind
-				alloc := totals.alloc.Get(r)
+				alloc := totals.Allocatable.Get(r)
 				if alloc <= 0 {
 					continue
 				}
@@ -484,18 +449,18 @@ func (e *Evaluator) exhaustion(cluster string, l history.Latest, now time.Time) 
 func (e *Evaluator) exhaustionCondition(f SeriesForecast, severity string) Condition {
 	eta := f.ETA.eta
 	what := map[history.Kind]string{history.Requested: "requests", history.Used: "use"}[f.Kind]
-	bounds := fmt.Sprintf("between %s and %s", human(eta.Earliest), human(eta.Latest))
+	bounds := fmt.Sprintf("between %s and %s", Human(eta.Earliest), Human(eta.Latest))
 	if eta.Latest < 0 {
-		bounds = fmt.Sprintf("between %s and later than %s", human(eta.Earliest), human(eta.Horizon))
+		bounds = fmt.Sprintf("between %s and later than %s", Human(eta.Earliest), Human(eta.Horizon))
 	}
 	return e.condition(NameExhaustion, severity,
 		map[string]string{"cluster": f.Cluster, "pool": f.Pool, "resource": string(f.Resource), "kind": string(f.Kind)},
 		e.rules.ExhaustionFor,
-		fmt.Sprintf("%s %s in pool %s of %s reach %g%% of allocatable in %s", f.Resource, what, orAll(f.Pool), f.Cluster, f.Percent, human(eta.Expected)),
+		fmt.Sprintf("%s %s in pool %s of %s reach %g%% of allocatable in %s", f.Resource, what, orAll(f.Pool), f.Cluster, f.Percent, Human(eta.Expected)),
 		fmt.Sprintf("%s %s in pool %s of cluster %s are %s of %s allocatable now; forecast (%s, from %s of history) to reach %g%% (%s) in %s, %s (80%% interval). In 24 h: %s.",
-			title(string(f.Resource)), what, orAll(f.Pool), f.Cluster, amount(f.Resource, f.Now), amount(f.Resource, f.Allocatable),
-			f.Method, human(f.History), f.Percent, amount(f.Resource, f.Threshold), human(eta.Expected), bounds,
-			amount(f.Resource, f.In24h.Mean)),
+			title(string(f.Resource)), what, orAll(f.Pool), f.Cluster, Amount(f.Resource, f.Now), Amount(f.Resource, f.Allocatable),
+			f.Method, Human(f.History), f.Percent, Amount(f.Resource, f.Threshold), Human(eta.Expected), bounds,
+			Amount(f.Resource, f.In24h.Mean)),
 		e.generatorURL(f.Cluster, f.Pool))
 }
 
@@ -541,11 +506,11 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 	if err != nil {
 		return SeriesForecast{}, false, fmt.Errorf("%s: %w", k, err)
 	}
-	f := near
+	f, trend := near, false
 	far, err := forecast.Trend{}.Forecast(s, h)
 	switch {
 	case err == nil:
-		f = splice(near, far, int(NearHorizon/step))
+		f, trend = splice(near, far, int(NearHorizon/step)), true
 	case !errors.Is(err, forecast.ErrTooShort):
 		return SeriesForecast{}, false, fmt.Errorf("%s: %w", k, err)
 	}
@@ -558,7 +523,7 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 		Cluster: k.Cluster, Scope: k.Scope, Pool: k.Name, Resource: k.Resource, Kind: k.Kind, At: now,
 		Now: last(s), Allocatable: alloc, Threshold: threshold, Percent: pct,
 		In24h: at(f, now.Add(24*time.Hour)), In7d: at(f, now.Add(7*24*time.Hour)),
-		ETA: ETAOf(f.ETA(threshold, now)), Method: methodOf(sel.sel),
+		ETA: ETAOf(f.ETA(threshold, now)), Method: methodOf(sel.sel, trend),
 		History: time.Duration(s.Len()) * step,
 	}
 	return out, true, nil
@@ -584,12 +549,15 @@ func splice(near, far forecast.Forecast, cut int) forecast.Forecast {
 	return f
 }
 
-// methodOf names the forecast: Auto's choice for its longest band, then
-// the trend.
-func methodOf(sel forecast.Selection) string {
+// methodOf names the forecast: Auto's choice for its longest band, and
+// the trend when it was used.
+func methodOf(sel forecast.Selection, trend bool) string {
 	near := "auto"
 	if len(sel.Bands) > 0 {
 		near = sel.Bands[len(sel.Bands)-1].Method
+	}
+	if !trend {
+		return near
 	}
 	return "max(" + near + ", trend) to 24h, trend after"
 }

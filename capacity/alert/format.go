@@ -8,8 +8,8 @@ import (
 	"github.com/headroomhq/headroom/capacity/history"
 )
 
-// amount formats a value of r for a person: cores, GiB, pods.
-func amount(r history.Resource, v float64) string {
+// Amount formats a value of r for a person: cores, GiB, pods.
+func Amount(r history.Resource, v float64) string {
 	switch r {
 	case history.CPU:
 		return fmt.Sprintf("%.3g cores", v)
@@ -20,11 +20,8 @@ func amount(r history.Resource, v float64) string {
 	}
 }
 
-// Amount is amount, for the report and the CLI.
-func Amount(r history.Resource, v float64) string { return amount(r, v) }
-
-// human formats a duration as on-call reads it: "2d4h", "3h20m", "45s".
-func human(d time.Duration) string {
+// Human formats a duration as on-call reads it: "2d4h", "3h20m", "45s".
+func Human(d time.Duration) string {
 	if d < 0 {
 		return "never"
 	}
@@ -40,9 +37,6 @@ func human(d time.Duration) string {
 		return d.Round(time.Second).String()
 	}
 }
-
-// Human is human, for the report and the CLI.
-func Human(d time.Duration) string { return human(d) }
 
 func orAll(pool string) string {
 	if pool == "" {

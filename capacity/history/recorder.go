@@ -54,6 +54,8 @@ type AppState struct {
 	Namespace, App, Workload string
 	Replicas                 int64
 	Requested, Used          Amounts
+
+	cpuUsage, memoryUsage bool // every replica had usage this cycle
 }
 
 // Latest is a cluster's latest cycle.
@@ -70,6 +72,46 @@ func (l Latest) Pools() []string {
 		set[n.Pool] = true
 	}
 	return slices.Sorted(maps.Keys(set))
+}
+
+// Totals sum a set of nodes (or of apps: then Allocatable and Largest are
+// zero).
+type Totals struct {
+	Nodes                        int
+	Allocatable, Requested, Used Amounts
+	// Largest is the largest node's allocatable, per resource.
+	Largest Amounts
+	// CPUUsage and MemoryUsage say whether Used holds every member's usage
+	// (a node not read, or a replica without a rate yet, leaves it short).
+	CPUUsage, MemoryUsage bool
+}
+
+func newTotals() *Totals { return &Totals{CPUUsage: true, MemoryUsage: true} }
+
+func (t *Totals) addNode(n NodeState) {
+	t.Nodes++
+	t.Allocatable.add(n.Allocatable)
+	t.Requested.add(n.Requested)
+	t.Used.add(n.Used)
+	t.Largest = Amounts{CPU: max(t.Largest.CPU, n.Allocatable.CPU), Memory: max(t.Largest.Memory, n.Allocatable.Memory),
+		Pods: max(t.Largest.Pods, n.Allocatable.Pods)}
+	t.CPUUsage = t.CPUUsage && n.HasCPUUsage
+	t.MemoryUsage = t.MemoryUsage && n.HasMemoryUsage
+}
+
+// Totals sums l's nodes: the whole cluster, and per pool.
+func (l Latest) Totals() (cluster *Totals, pools map[string]*Totals) {
+	cluster, pools = newTotals(), map[string]*Totals{}
+	for _, n := range l.Nodes {
+		cluster.addNode(n)
+		p := pools[n.Pool]
+		if p == nil {
+			p = newTotals()
+			pools[n.Pool] = p
+		}
+		p.addNode(n)
+	}
+	return cluster, pools
 }
 
 // Appender stores a step's samples; *Store is one.
@@ -235,7 +277,7 @@ func summarize(cluster string, t time.Time, points []headroom.Point) (Latest, []
 			k := appKey{p.Tag("namespace"), p.Tag("app"), p.Tag("workload")}
 			a := apps[k]
 			if a == nil {
-				a = &AppState{Namespace: k[0], App: k[1], Workload: k[2]}
+				a = &AppState{Namespace: k[0], App: k[1], Workload: k[2], cpuUsage: true, memoryUsage: true}
 				apps[k] = a
 				appOrder = append(appOrder, k)
 			}
@@ -246,90 +288,54 @@ func summarize(cluster string, t time.Time, points []headroom.Point) (Latest, []
 		l.Apps = append(l.Apps, *apps[k])
 	}
 
-	type scope struct {
-		alloc, req, used Amounts
-		cpuOK, memOK     bool
-	}
-	scopes := map[Key]*scope{} // Key without resource and kind
-	get := func(k Key) *scope {
-		s := scopes[k]
-		if s == nil {
-			s = &scope{cpuOK: true, memOK: true}
-			scopes[k] = s
-		}
-		return s
-	}
-	for _, n := range l.Nodes {
-		for _, k := range []Key{{Cluster: cluster, Scope: ScopeCluster}, {Cluster: cluster, Scope: ScopePool, Name: n.Pool}} {
-			s := get(k)
-			s.alloc.add(n.Allocatable)
-			s.req.add(n.Requested)
-			s.used.add(n.Used)
-			s.cpuOK = s.cpuOK && n.HasCPUUsage
-			s.memOK = s.memOK && n.HasMemoryUsage
-		}
-	}
 	var samples []Sample
-	emit := func(k Key, r Resource, kind Kind, v float64) {
-		k.Resource, k.Kind = r, kind
-		samples = append(samples, Sample{Key: k, Value: v})
+	cl, pools := l.Totals()
+	samples = appendSamples(samples, Key{Cluster: cluster, Scope: ScopeCluster}, cl, true)
+	for _, pool := range l.Pools() {
+		samples = appendSamples(samples, Key{Cluster: cluster, Scope: ScopePool, Name: pool}, pools[pool], true)
 	}
-	for k, s := range scopes {
-		for _, r := range Resources {
-			emit(k, r, Allocatable, s.alloc.Get(r))
-			emit(k, r, Requested, s.req.Get(r))
-		}
-		if s.cpuOK {
-			emit(k, CPU, Used, s.used.CPU)
-		}
-		if s.memOK {
-			emit(k, Memory, Used, s.used.Memory)
-		}
-		emit(k, Pods, Used, s.used.Pods)
-	}
-
-	namespaces := map[string]*scope{}
+	namespaces := map[string]*Totals{}
 	var nsOrder []string
 	for _, k := range appOrder {
 		a := apps[k]
-		s := namespaces[a.Namespace]
-		if s == nil {
-			s = &scope{cpuOK: true, memOK: true}
-			namespaces[a.Namespace] = s
+		t := namespaces[a.Namespace]
+		if t == nil {
+			t = newTotals()
+			namespaces[a.Namespace] = t
 			nsOrder = append(nsOrder, a.Namespace)
 		}
-		s.req.add(a.Requested)
-		s.used.add(a.Used)
-	}
-	for i := range points {
-		p := &points[i]
-		if p.Measurement != measurementApp {
-			continue
-		}
-		s := namespaces[p.Tag("namespace")]
-		replicas := intField(p, "replicas")
-		if intField(p, "cpu_usage_replicas") < replicas {
-			s.cpuOK = false
-		}
-		if intField(p, "memory_usage_replicas") < replicas {
-			s.memOK = false
-		}
+		t.Requested.add(a.Requested)
+		t.Used.add(a.Used)
+		t.CPUUsage = t.CPUUsage && a.cpuUsage
+		t.MemoryUsage = t.MemoryUsage && a.memoryUsage
 	}
 	for _, ns := range nsOrder {
-		s := namespaces[ns]
-		k := Key{Cluster: cluster, Scope: ScopeNamespace, Name: ns}
-		for _, r := range Resources {
-			emit(k, r, Requested, s.req.Get(r))
-		}
-		if s.cpuOK {
-			emit(k, CPU, Used, s.used.CPU)
-		}
-		if s.memOK {
-			emit(k, Memory, Used, s.used.Memory)
-		}
-		emit(k, Pods, Used, s.used.Pods)
+		samples = appendSamples(samples, Key{Cluster: cluster, Scope: ScopeNamespace, Name: ns}, namespaces[ns], false)
 	}
 	return l, samples
+}
+
+// appendSamples appends the series of one scope: requested and pods used
+// always, allocatable for node scopes, cpu and memory use when complete.
+func appendSamples(samples []Sample, k Key, t *Totals, allocatable bool) []Sample {
+	emit := func(r Resource, kind Kind, v float64) {
+		k.Resource, k.Kind = r, kind
+		samples = append(samples, Sample{Key: k, Value: v})
+	}
+	for _, r := range Resources {
+		if allocatable {
+			emit(r, Allocatable, t.Allocatable.Get(r))
+		}
+		emit(r, Requested, t.Requested.Get(r))
+	}
+	if t.CPUUsage {
+		emit(CPU, Used, t.Used.CPU)
+	}
+	if t.MemoryUsage {
+		emit(Memory, Used, t.Used.Memory)
+	}
+	emit(Pods, Used, t.Used.Pods)
+	return samples
 }
 
 func nodeState(p *headroom.Point) NodeState {
@@ -377,6 +383,8 @@ func addContainer(a *AppState, p *headroom.Point) {
 	if replicas > a.Replicas {
 		a.setReplicas(replicas)
 	}
+	a.cpuUsage = a.cpuUsage && intField(p, "cpu_usage_replicas") >= replicas
+	a.memoryUsage = a.memoryUsage && intField(p, "memory_usage_replicas") >= replicas
 	for _, f := range p.Fields {
 		switch f.Key {
 		case "cpu_request_cores_sum":

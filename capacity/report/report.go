@@ -49,38 +49,20 @@ func Markdown(now time.Time, clusters []Cluster, top int) string {
 }
 
 func pools(b *strings.Builder, c Cluster) {
-	type totals struct {
-		nodes      int
-		alloc, req history.Amounts
-		used       history.Amounts
-	}
-	ps := map[string]*totals{}
-	for _, n := range c.Latest.Nodes {
-		t := ps[n.Pool]
-		if t == nil {
-			t = &totals{}
-			ps[n.Pool] = t
-		}
-		t.nodes++
-		for _, r := range []struct{ dst, src *history.Amounts }{{&t.alloc, &n.Allocatable}, {&t.req, &n.Requested}, {&t.used, &n.Used}} {
-			r.dst.CPU += r.src.CPU
-			r.dst.Memory += r.src.Memory
-			r.dst.Pods += r.src.Pods
-		}
-	}
+	_, ps := c.Latest.Totals()
 	b.WriteString("| pool | nodes | cpu requested | cpu used | memory requested | memory used | pods |\n|---|---:|---:|---:|---:|---:|---:|\n")
 	for _, name := range c.Latest.Pools() {
 		t := ps[name]
 		pct := func(r history.Resource, v history.Amounts) string {
-			a := t.alloc.Get(r)
+			a := t.Allocatable.Get(r)
 			if a <= 0 {
 				return "–"
 			}
 			return fmt.Sprintf("%.0f%% of %s", 100*v.Get(r)/a, alert.Amount(r, a))
 		}
-		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", cmp.Or(name, "(none)"), t.nodes,
-			pct(history.CPU, t.req), pct(history.CPU, t.used), pct(history.Memory, t.req), pct(history.Memory, t.used),
-			pct(history.Pods, t.req))
+		fmt.Fprintf(b, "| %s | %d | %s | %s | %s | %s | %s |\n", cmp.Or(name, "(none)"), t.Nodes,
+			pct(history.CPU, t.Requested), pct(history.CPU, t.Used), pct(history.Memory, t.Requested),
+			pct(history.Memory, t.Used), pct(history.Pods, t.Requested))
 	}
 }
 

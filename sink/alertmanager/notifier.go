@@ -74,7 +74,8 @@ func New(o Options) (*Notifier, error) {
 	for i, raw := range o.URLs {
 		u, err := url.Parse(raw)
 		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
-			return nil, fmt.Errorf("alertmanager URL %d (%q): want http(s)://host[:port][/prefix]", i, raw)
+			// Not quoted: it may hold a password.
+			return nil, fmt.Errorf("alertmanager URL %d: want http(s)://host[:port][/prefix]", i)
 		}
 		base := strings.TrimSuffix(u.Path, "/") + "/api/v2"
 		rt := httptransport.NewWithClient(u.Host, base, []string{u.Scheme}, o.Client)
@@ -112,6 +113,10 @@ func (n *Notifier) Notify(ctx context.Context, alerts []alert.Alert) error {
 			defer cancel()
 			_, err := t.api.Alert.PostAlerts(amalert.NewPostAlertsParamsWithContext(cctx).WithAlerts(body))
 			n.latency.WithLabelValues(t.url).Observe(time.Since(start).Seconds())
+			if err != nil && ctx.Err() != nil {
+				errs[i] = ctx.Err() // shutting down: not the Alertmanager's fault
+				return
+			}
 			if err != nil {
 				n.errs.WithLabelValues(t.url).Inc()
 				errs[i] = fmt.Errorf("%s: %w", t.url, err)

@@ -72,7 +72,7 @@ func (w *watcher) Run(ctx context.Context) error {
 }
 
 func (w *watcher) evaluate(ctx context.Context) {
-	if err := w.ev.Evaluate(ctx, w.now()); err != nil {
+	if err := w.ev.Evaluate(ctx, w.now()); err != nil && ctx.Err() == nil {
 		w.log.Warn("alert evaluation incomplete", "err", err)
 	}
 }
