@@ -46,7 +46,17 @@ type Auto struct {
 	// Tolerance is how much worse than the best a forecast may have done
 	// and still join the mean Auto forecasts with; 0.1 (10 %) when zero.
 	Tolerance float64
+
+	// Fallback forecasts a band while no candidate can be scored in it yet
+	// (the first hours of a series); DefaultFallback when nil.
+	Fallback Forecaster
 }
+
+// DefaultFallback is Auto's forecaster while nothing can be scored: Holt
+// whose trend follows a change within about ten steps, so that it takes up
+// a leak that began minutes ago and lets go of one that ended, where a line
+// over hours, or a Holt fitted to a long ramp, holds on to the old trend.
+var DefaultFallback Forecaster = Holt{Label: "holt_adaptive", MinBeta: 0.1}
 
 var _ Forecaster = Auto{}
 
@@ -63,12 +73,7 @@ func (Auto) Name() string { return "auto" }
 //     growth since each (Seasonal.Drift), for usage that grows;
 //   - seasonal_recent: the last 7 days, each weighing 0.3 of the next more
 //     recent (±20 min), for a daily profile that changes;
-//   - the baselines holt, linear and seasonal_naive, and holt_winters.
-//
-// With less than a day of history only holt and linear can forecast, and
-// until replays can score them holt is preferred: it follows a change of
-// trend (a leak that began an hour ago) where a line fitted over hours
-// before the change lags it.
+//   - the baselines linear, holt and seasonal_naive, and holt_winters.
 func Candidates() []Forecaster {
 	return []Forecaster{
 		Blend{Label: "seasonal", Parts: []Seasonal{
@@ -82,7 +87,7 @@ func Candidates() []Forecaster {
 			{Season: Week, Seasons: 3, Smooth: 10 * time.Minute, MinSeasons: 2, Drift: true},
 		}},
 		Seasonal{Label: "seasonal_recent", Season: Day, Seasons: 7, Decay: 0.3, Smooth: 20 * time.Minute},
-		Holt{}, Linear{}, SeasonalNaive{}, HoltWinters{},
+		Linear{}, Holt{}, SeasonalNaive{}, HoltWinters{},
 	}
 }
 
@@ -95,7 +100,8 @@ type BandChoice struct {
 	Method string
 	// MAE is the chosen forecast's mean absolute error in this band over
 	// Origins replayed origins; NaN when no candidate could be scored yet
-	// and Method is the first candidate that can forecast.
+	// and Method is Auto's Fallback (or, when it cannot forecast either,
+	// the first candidate that can).
 	MAE     float64
 	Origins int
 
@@ -315,12 +321,23 @@ func (a Auto) run(r *replay, n, h int, intervals bool) (Forecast, Selection, err
 		choice := BandChoice{Until: time.Duration(hi) * s.Step, MAE: math.NaN(), Origins: shared, from: lo, scored: hi}
 		if best != nil {
 			choice.MAE = best.mae[b]
-		} else { // nothing scored yet: the candidate listed first
+		} else { // nothing scored yet: the fallback, else the candidate listed first
 			best = cands[0]
 			for _, c := range cands {
 				if c.rank < best.rank {
 					best = c
 				}
+			}
+			fallback := a.Fallback
+			if fallback == nil {
+				fallback = DefaultFallback
+			}
+			fb, err := r.candidate(fallback, len(methods), n, max(h, maxBand), maxBand, every, lookback)
+			if err != nil {
+				return Forecast{}, Selection{}, fmt.Errorf("auto: %w", err)
+			}
+			if fb != nil {
+				best = fb
 			}
 		}
 		choice.Method, choice.method = best.m.Name(), best.m

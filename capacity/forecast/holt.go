@@ -1,6 +1,7 @@
 package forecast
 
 import (
+	"cmp"
 	"fmt"
 	"math"
 	"slices"
@@ -15,12 +16,18 @@ import (
 type Holt struct {
 	// Window is how much of the series' end is fitted; 7 days when zero.
 	Window time.Duration
+	// MinBeta is the least trend smoothing fitted: the trend then follows a
+	// change within about 1/MinBeta steps. 0 leaves it free, so that a
+	// trend that held long is kept long, past the end of a leak.
+	MinBeta float64
+	// Label is the name reported; "holt" when empty.
+	Label string
 }
 
 var _ Forecaster = Holt{}
 
-// Name is "holt".
-func (Holt) Name() string { return "holt" }
+// Name is Label, or "holt".
+func (m Holt) Name() string { return cmp.Or(m.Label, "holt") }
 
 // Forecast fits the level and trend and extends them h steps; it needs
 // three observations in the window.
@@ -34,9 +41,18 @@ func (m Holt) Forecast(s Series, h int) (Forecast, error) {
 		return Forecast{}, fmt.Errorf("holt: %w: need 3 observations in the last %v", ErrTooShort, w)
 	}
 	y := win.filled()
+	betas := []float64{m.MinBeta}
+	for _, b := range []float64{0.001, 0.01, 0.05, 0.1, 0.3} {
+		if b > m.MinBeta {
+			betas = append(betas, b)
+		}
+	}
+	if m.MinBeta <= 0 {
+		betas = betas[1:]
+	}
 	p := minimize(func(ps [][]float64, out []float64) { holtSSEBatch(y, ps, out) },
-		[][]float64{{0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9}, {0.001, 0.01, 0.05, 0.1, 0.3}},
-		[]float64{0.0001, 0}, []float64{1, 1})
+		[][]float64{{0.02, 0.05, 0.1, 0.2, 0.3, 0.5, 0.7, 0.9}, betas},
+		[]float64{0.0001, max(0, m.MinBeta)}, []float64{1, 1})
 	alpha, beta := p[0], p[1]
 	var st holtState
 	sse := holtSSE(y, alpha, beta, &st)

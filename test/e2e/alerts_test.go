@@ -185,6 +185,7 @@ func freeAddr(t *testing.T) string {
 
 type forecastRow struct {
 	Cluster, Scope, Pool, Resource, Kind string
+	Method                               string
 	Now, Threshold                       float64
 	ETA                                  struct {
 		Expected *float64 `json:"expected_seconds"`
@@ -200,9 +201,6 @@ type forecastRow struct {
 // began firing must still get it once back. When the leaking pods go away,
 // a resolved notification follows. The pools with steady use never alert.
 func TestExhaustionAlertReachesAlertmanager(t *testing.T) {
-	if os.Getenv("HEADROOM_E2E_ALERTS") != "1" {
-		t.Skip("opt-in (HEADROOM_E2E_ALERTS=1): the resolved notification came within 4 minutes in one run of two")
-	}
 	ctx := t.Context()
 	const cluster, pool = "osl2", "general"
 	cs := stack.PooledClusters()
@@ -253,6 +251,15 @@ schedules: {evaluation: "@every 2s", report: ""}
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, text)
 	}
+	// HEADROOM_E2E_KEEP=DIR keeps the history of a failed run (after
+	// headroomd has stopped) for a look with the history package.
+	defer func() {
+		if keep := os.Getenv("HEADROOM_E2E_KEEP"); keep != "" && t.Failed() {
+			if b, err := os.ReadFile(cfg.HistoryPath()); err == nil {
+				_ = os.WriteFile(filepath.Join(keep, "alerts-history.db"), b, 0o644)
+			}
+		}
+	}()
 	addr := make(chan string, 1)
 	dctx, stopDaemon := context.WithCancel(context.Background())
 	done := make(chan error, 1)
@@ -397,11 +404,27 @@ schedules: {evaluation: "@every 2s", report: ""}
 	if err := clientset.AppsV1().Deployments(ns).Delete(ctx, "leaky", metav1.DeleteOptions{}); err != nil {
 		t.Fatal(err)
 	}
-	eventually(t, 4*time.Minute, 2*time.Second, "resolved notification", func(context.Context) error {
-		if _, ok := hooks.find("/b", "resolved", labels); !ok {
-			return fmt.Errorf("not resolved yet")
+	eventually(t, 4*time.Minute, 2*time.Second, "resolved notification", func(ctx context.Context) error {
+		if _, ok := hooks.find("/b", "resolved", labels); ok {
+			return nil
 		}
-		return nil
+		// Say why: the pool's forecast, and the leaking pods left.
+		why := "not resolved yet"
+		if fs, err := forecasts(ctx); err == nil {
+			for _, f := range fs {
+				if f.Scope == "pool" && f.Pool == pool && f.Resource == "memory" && f.Kind == "used" {
+					eta := "none"
+					if f.ETA.Expected != nil {
+						eta = (time.Duration(*f.ETA.Expected) * time.Second).String()
+					}
+					why += fmt.Sprintf("; pool use %.2f GiB, threshold %.1f GiB, ETA %s by %s", f.Now/(1<<30), f.Threshold/(1<<30), eta, f.Method)
+				}
+			}
+		}
+		if pods, err := clientset.CoreV1().Pods(ns).List(ctx, metav1.ListOptions{}); err == nil {
+			why += fmt.Sprintf("; %d leaking pods left", len(pods.Items))
+		}
+		return fmt.Errorf("%s", why)
 	})
 	// Steady pools never alerted.
 	for _, n := range hooks.all() {
