@@ -3,6 +3,7 @@ package alert
 import (
 	"cmp"
 	"context"
+	"encoding/json"
 	"errors"
 	"fmt"
 	"log/slog"
@@ -137,8 +138,9 @@ type Evaluator struct {
 	evalMu     sync.Mutex // one evaluation at a time
 	selections map[history.Key]selection
 
-	mu        sync.Mutex // guards forecasts
+	mu        sync.Mutex // guards forecasts and learning
 	forecasts []SeriesForecast
+	learning  []Learning
 
 	evaluations, failures prometheus.Counter
 	firing                *prometheus.GaugeVec
@@ -200,7 +202,39 @@ type SeriesForecast struct {
 	ETA    ETA    `json:"eta"`
 	Method string `json:"method"`
 	// History is how much history the forecast was made from.
-	History time.Duration `json:"history_seconds"`
+	History Seconds `json:"history_seconds"`
+}
+
+// Learning is a series that holds too little history to be forecast yet.
+type Learning struct {
+	Cluster     string           `json:"cluster"`
+	Scope       history.Scope    `json:"scope"`
+	Pool        string           `json:"pool"`
+	Resource    history.Resource `json:"resource"`
+	Kind        history.Kind     `json:"kind"`
+	At          time.Time        `json:"at"`
+	Now         float64          `json:"now"`
+	Allocatable float64          `json:"allocatable"`
+	// History is how much history the series holds, Needs how much it
+	// must hold to be forecast (forecast.min_history).
+	History Seconds `json:"history_seconds"`
+	Needs   Seconds `json:"needs_seconds"`
+}
+
+// Seconds is a duration that JSON writes as a number of seconds.
+type Seconds time.Duration
+
+// MarshalJSON writes the seconds.
+func (s Seconds) MarshalJSON() ([]byte, error) { return json.Marshal(time.Duration(s).Seconds()) }
+
+// UnmarshalJSON reads a number of seconds.
+func (s *Seconds) UnmarshalJSON(b []byte) error {
+	var f float64
+	if err := json.Unmarshal(b, &f); err != nil {
+		return fmt.Errorf("seconds: %w", err)
+	}
+	*s = Seconds(f * float64(time.Second))
+	return nil
 }
 
 // Range is a forecast value with its 80 % interval.
@@ -243,6 +277,14 @@ func (e *Evaluator) Forecasts() []SeriesForecast {
 	return slices.Clone(e.forecasts)
 }
 
+// Learning returns the series the latest evaluation could not forecast yet
+// for want of history.
+func (e *Evaluator) Learning() []Learning {
+	e.mu.Lock()
+	defer e.mu.Unlock()
+	return slices.Clone(e.learning)
+}
+
 // Active returns the pending and firing alerts.
 func (e *Evaluator) Active() []ActiveAlert {
 	e.evalMu.Lock()
@@ -265,6 +307,7 @@ func (e *Evaluator) Evaluate(ctx context.Context, now time.Time) error {
 
 	var conds []Condition
 	var forecasts []SeriesForecast
+	var learning []Learning
 	var errs []error
 	for _, c := range e.o.Clusters {
 		conds = append(conds, e.collectionDown(c, now)...)
@@ -274,15 +317,16 @@ func (e *Evaluator) Evaluate(ctx context.Context, now time.Time) error {
 		}
 		conds = append(conds, e.nodePressure(c.Name, latest)...)
 		conds = append(conds, e.nPlusOne(c.Name, latest)...)
-		cs, fs, err := e.exhaustion(c.Name, latest, now)
+		cs, fs, ls, err := e.exhaustion(c.Name, latest, now)
 		conds = append(conds, cs...)
 		forecasts = append(forecasts, fs...)
+		learning = append(learning, ls...)
 		if err != nil {
 			errs = append(errs, err)
 		}
 	}
 	e.mu.Lock()
-	e.forecasts = forecasts
+	e.forecasts, e.learning = forecasts, learning
 	e.mu.Unlock()
 
 	alerts := e.tracker.Update(now, conds)
@@ -391,10 +435,12 @@ func (e *Evaluator) nPlusOne(cluster string, l history.Latest) []Condition {
 }
 
 // exhaustion forecasts, per pool and for the whole cluster, each resource's
-// requests and use, and fires for pools whose ETA is near.
-func (e *Evaluator) exhaustion(cluster string, l history.Latest, now time.Time) ([]Condition, []SeriesForecast, error) {
+// requests and use, and fires for pools whose ETA is near. Series with too
+// little history are returned as learning.
+func (e *Evaluator) exhaustion(cluster string, l history.Latest, now time.Time) ([]Condition, []SeriesForecast, []Learning, error) {
 	var conds []Condition
 	var out []SeriesForecast
+	var learning []Learning
 	var errs []error
 	all, ps := l.Totals()
 	type scope struct {
@@ -417,13 +463,14 @@ func (e *Evaluator) exhaustion(cluster string, l history.Latest, now time.Time) 
 				if alloc <= 0 {
 					continue
 				}
-				f, ok, err := e.forecastOne(k, alloc, now)
+				f, learn, err := e.forecastOne(k, alloc, now)
 				if err != nil {
 					errs = append(errs, err)
 					e.o.Logger.Warn("forecast failed", "series", k.String(), "err", err)
 					continue
 				}
-				if !ok {
+				if learn != nil {
+					learning = append(learning, *learn)
 					continue
 				}
 				out = append(out, f)
@@ -443,7 +490,7 @@ func (e *Evaluator) exhaustion(cluster string, l history.Latest, now time.Time) 
 			}
 		}
 	}
-	return conds, out, errors.Join(errs...)
+	return conds, out, learning, errors.Join(errs...)
 }
 
 func (e *Evaluator) exhaustionCondition(f SeriesForecast, severity string) Condition {
@@ -459,18 +506,18 @@ func (e *Evaluator) exhaustionCondition(f SeriesForecast, severity string) Condi
 		fmt.Sprintf("%s %s in pool %s of %s reach %g%% of allocatable in %s", f.Resource, what, orAll(f.Pool), f.Cluster, f.Percent, Human(eta.Expected)),
 		fmt.Sprintf("%s %s in pool %s of cluster %s are %s of %s allocatable now; forecast (%s, from %s of history) to reach %g%% (%s) in %s, %s (80%% interval). In 24 h: %s.",
 			title(string(f.Resource)), what, orAll(f.Pool), f.Cluster, Amount(f.Resource, f.Now), Amount(f.Resource, f.Allocatable),
-			f.Method, Human(f.History), f.Percent, Amount(f.Resource, f.Threshold), Human(eta.Expected), bounds,
+			f.Method, Human(time.Duration(f.History)), f.Percent, Amount(f.Resource, f.Threshold), Human(eta.Expected), bounds,
 			Amount(f.Resource, f.In24h.Mean)),
 		e.generatorURL(f.Cluster, f.Pool))
 }
 
-// forecastOne forecasts one series; ok is false when it holds too little
-// history.
-func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (SeriesForecast, bool, error) {
+// forecastOne forecasts one series, or says how much history it still
+// lacks.
+func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (SeriesForecast, *Learning, error) {
 	step := e.rules.Step
 	s, err := e.o.History.Series(k, now.Add(-e.rules.Lookback), now, step)
 	if err != nil {
-		return SeriesForecast{}, false, err
+		return SeriesForecast{}, nil, err
 	}
 	s = trim(s)
 	observed := 0
@@ -480,7 +527,13 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 		}
 	}
 	if observed < 2 || time.Duration(observed)*step < e.rules.MinHistory {
-		return SeriesForecast{}, false, nil
+		latest := last(s)
+		if math.IsNaN(latest) {
+			latest = 0 // nothing recorded yet; JSON has no NaN
+		}
+		return SeriesForecast{}, &Learning{Cluster: k.Cluster, Scope: k.Scope, Pool: k.Name, Resource: k.Resource,
+			Kind: k.Kind, At: now, Now: latest, Allocatable: alloc,
+			History: Seconds(time.Duration(observed) * step), Needs: Seconds(e.rules.MinHistory)}, nil
 	}
 	horizon := max(e.rules.Warning, 7*24*time.Hour) + step
 	h := int(horizon / step)
@@ -497,14 +550,14 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 		chosen, serr := e.o.Forecaster.Select(s)
 		if serr != nil {
 			delete(e.selections, k)
-			return SeriesForecast{}, false, fmt.Errorf("%s: %w", k, serr)
+			return SeriesForecast{}, nil, fmt.Errorf("%s: %w", k, serr)
 		}
 		sel = selection{sel: chosen, at: now}
 		e.selections[k] = sel
 		near, err = chosen.Forecast(s, h)
 	}
 	if err != nil {
-		return SeriesForecast{}, false, fmt.Errorf("%s: %w", k, err)
+		return SeriesForecast{}, nil, fmt.Errorf("%s: %w", k, err)
 	}
 	f, trend := near, false
 	far, err := forecast.Trend{}.Forecast(s, h)
@@ -512,7 +565,7 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 	case err == nil:
 		f, trend = splice(near, far, int(NearHorizon/step)), true
 	case !errors.Is(err, forecast.ErrTooShort):
-		return SeriesForecast{}, false, fmt.Errorf("%s: %w", k, err)
+		return SeriesForecast{}, nil, fmt.Errorf("%s: %w", k, err)
 	}
 	pct := e.rules.RequestedPercent
 	if k.Kind == history.Used {
@@ -524,9 +577,9 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 		Now: last(s), Allocatable: alloc, Threshold: threshold, Percent: pct,
 		In24h: at(f, now.Add(24*time.Hour)), In7d: at(f, now.Add(7*24*time.Hour)),
 		ETA: ETAOf(f.ETA(threshold, now)), Method: methodOf(sel.sel, trend),
-		History: time.Duration(s.Len()) * step,
+		History: Seconds(time.Duration(s.Len()) * step),
 	}
-	return out, true, nil
+	return out, nil, nil
 }
 
 // NearHorizon is how far ahead the forecaster chosen by backtest (Auto)

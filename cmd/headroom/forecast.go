@@ -1,6 +1,7 @@
 package main
 
 import (
+	"cmp"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -17,20 +18,36 @@ import (
 )
 
 type forecastOptions struct {
+	// Live forecasts, from headroomd.
+	server                        string
+	cluster, pool, resource, kind string
+	timeout                       time.Duration
+	// Backtests, from a CSV file.
 	backtest string
 	column   string
 	step     time.Duration
 	horizons []time.Duration
 	every    time.Duration
-	output   string
+
+	output string
 }
 
 func newForecastCommand() *cobra.Command {
 	o := forecastOptions{}
 	cmd := &cobra.Command{
-		Use:   "forecast --backtest FILE.csv --column NAME --step 300s [--horizons 1h,6h,24h] [-o table|json]",
-		Short: "Score headroom's forecasters on a recorded series",
-		Long: `Replay a recorded series and score each forecaster on it: from every
+		Use: "forecast [--server URL] [--cluster C] [--pool P] [--resource R] [--kind K] [-o table|json|yaml]\n" +
+			"  headroom forecast --backtest FILE.csv --column NAME --step 300s [--horizons 1h,6h,24h] [-o table|json]",
+		Short: "Forecast each cluster's and pool's requests and use, or score the forecasters on a recorded series",
+		Long: `Without --backtest: headroomd's latest forecasts, from the capacity
+history it keeps (GET /api/v1/forecast). Per cluster, per node pool and for
+the whole cluster ("(all)"), and per resource, requests and use: the value
+now, the forecast a day and a week ahead with its 80 % interval, and when
+it reaches the alert threshold (forecast.requestedPercent and
+usedPercent of allocatable, 90 % by default) with the bounds of that
+time. A series with less history than forecast.minHistory (24 h) is shown
+as learning. --server, or $HEADROOM_SERVER, is headroomd's URL.
+
+With --backtest: replay a recorded series and score each forecaster on it: from every
 origin after a warm-up of two days (every step, or every few steps so that
 there are at most 10,000 origins; --every to choose), each method forecasts
 from the values before the origin only, and its error at each horizon is
@@ -47,11 +64,10 @@ of them, that erred least on the 14 days before that origin.
 
 FILE.csv has a header line naming its columns and one row per step, oldest
 first, without a timestamp column; an empty cell or NaN is a gap. A month
-of 5-minute steps takes about half a minute.
-
-Forecasting a cluster's own history needs headroomd's history store, which
-is not there yet: for now forecast only backtests.`,
-		Example: `  headroom forecast --backtest alibaba2018-8days-300s.csv --column cpu_util_percent --step 300s
+of 5-minute steps takes about half a minute.`,
+		Example: `  headroom forecast --server http://headroomd.headroom:8080 --cluster osl2
+  HEADROOM_SERVER=http://localhost:8080 headroom forecast --resource memory --kind used -o json
+  headroom forecast --backtest alibaba2018-8days-300s.csv --column cpu_util_percent --step 300s
   headroom forecast --backtest usage.csv --column mem --step 1m --horizons 30m,2h -o json`,
 		Args: func(_ *cobra.Command, args []string) error {
 			if len(args) > 0 {
@@ -60,26 +76,64 @@ is not there yet: for now forecast only backtests.`,
 			return nil
 		},
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if err := o.validate(); err != nil {
+			set := cmd.Flags().Changed
+			if o.backtest == "" {
+				o.server = cmp.Or(o.server, os.Getenv(serverEnv))
+				if err := o.validateLive(set); err != nil {
+					return usageError{err}
+				}
+				return runLiveForecast(cmd.Context(), cmd.OutOrStdout(), o)
+			}
+			if err := o.validate(set); err != nil {
 				return usageError{err}
 			}
 			return runBacktest(cmd.OutOrStdout(), o)
 		},
 	}
 	f := cmd.Flags()
+	f.StringVar(&o.server, "server", "", "headroomd's URL (default $"+serverEnv+")")
+	f.StringVar(&o.cluster, "cluster", "", "only this cluster")
+	f.StringVar(&o.pool, "pool", "", "only this node pool (and not the cluster totals)")
+	f.StringVar(&o.resource, "resource", "", "only this resource: cpu, memory or pods")
+	f.StringVar(&o.kind, "kind", "", "only requests or use: requested or used")
+	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "how long to wait for headroomd")
 	f.StringVar(&o.backtest, "backtest", "", "CSV file of the series to replay")
 	f.StringVar(&o.column, "column", "", "the column of the CSV file to forecast")
 	f.DurationVar(&o.step, "step", 0, "time between two rows of the CSV file, like 300s")
 	f.DurationSliceVar(&o.horizons, "horizons", []time.Duration{time.Hour, 6 * time.Hour, forecast.Day}, "horizons scored, each a multiple of --step")
 	f.DurationVar(&o.every, "every", 0, "time between two origins, a multiple of --step (default every step, at most 10,000 origins)")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml (yaml: live forecasts only)")
 	return cmd
 }
 
-func (o forecastOptions) validate() error {
+// validateLive checks the flags of a live forecast; set says whether a
+// flag was given.
+func (o forecastOptions) validateLive(set func(string) bool) error {
+	for _, name := range []string{"column", "step", "horizons", "every"} {
+		if set(name) {
+			return fmt.Errorf("--%s goes with --backtest FILE.csv", name)
+		}
+	}
 	switch {
-	case o.backtest == "":
-		return errors.New("give --backtest FILE.csv: forecasting a cluster's own history needs headroomd's history store, which is not there yet")
+	case o.server == "":
+		return fmt.Errorf("give --server, headroomd's URL (or set $%s), for live forecasts; or --backtest FILE.csv to score the forecasters", serverEnv)
+	case o.timeout <= 0:
+		return errors.New("--timeout: must be positive")
+	}
+	return errors.Join(
+		oneOf("--resource", o.resource, "cpu", "memory", "pods"),
+		oneOf("--kind", o.kind, "requested", "used"),
+		oneOf("-o", o.output, "table", "json", "yaml"))
+}
+
+// validate checks the flags of a backtest.
+func (o forecastOptions) validate(set func(string) bool) error {
+	for _, name := range []string{"server", "cluster", "pool", "resource", "kind", "timeout"} {
+		if set(name) {
+			return fmt.Errorf("--%s is for live forecasts, not with --backtest", name)
+		}
+	}
+	switch {
 	case o.column == "":
 		return errors.New("--column: required, the column of " + o.backtest + " to forecast")
 	case o.step <= 0:

@@ -112,7 +112,8 @@ func TestForecastUsageErrors(t *testing.T) {
 		args []string
 		want string // part of the message on standard error
 	}{
-		{"no file", ok, "give --backtest FILE.csv"},
+		{"backtest flags without a file", ok, "--column goes with --backtest FILE.csv"},
+		{"live flags with a file", append([]string{"--backtest", good, "--cluster", "osl2"}, ok...), "--cluster is for live forecasts, not with --backtest"},
 		{"a positional argument", append([]string{good}, ok...), "unexpected argument"},
 		{"file missing", append([]string{"--backtest", filepath.Join(dir, "none.csv")}, ok...), "--backtest: open " + filepath.Join(dir, "none.csv")},
 		{"no column", []string{"--backtest", good, "--step", "300s"}, "--column: required"},

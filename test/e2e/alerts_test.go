@@ -214,6 +214,8 @@ func TestExhaustionAlertReachesAlertmanager(t *testing.T) {
 		t.Skipf("the stack has no cluster %s", cluster)
 	}
 
+	headroomCLI(t) // built before the clock of the test starts
+
 	hooks := &hookRecorder{notes: map[string][]amNotification{}}
 	hookSrv := httptest.NewServer(hooks)
 	defer hookSrv.Close()
@@ -300,6 +302,17 @@ schedules: {evaluation: "@every 2s", report: ""}
 		}
 		return nil
 	})
+	// The operator's view of the same: `headroom forecast`.
+	out, errOut, code := runCLI(ctx, t, "forecast", "--server", base, "--cluster", cluster)
+	if code != 0 {
+		t.Fatalf("headroom forecast: exit %d: %s", code, errOut)
+	}
+	t.Logf("headroom forecast --cluster %s, steady:\n%s", cluster, out)
+	for _, want := range []string{"ETA [80% INTERVAL]", cluster + "  ", "(all)", pool, "memory", "used", "requested", "not within"} {
+		if !strings.Contains(out, want) {
+			t.Errorf("headroom forecast output lacks %q", want)
+		}
+	}
 
 	// The leak: alertmanager-a goes down before it starts.
 	ams[0].stop()
@@ -333,6 +346,7 @@ schedules: {evaluation: "@every 2s", report: ""}
 	}
 	var predictions []prediction
 	var crossed, firedAt time.Time
+	var leakView string // headroom forecast's JSON when the alert fired
 	deadline := time.Now().Add(5 * time.Minute)
 	for crossed.IsZero() && time.Now().Before(deadline) {
 		fs, err := forecasts(ctx)
@@ -352,6 +366,8 @@ schedules: {evaluation: "@every 2s", report: ""}
 		if firedAt.IsZero() {
 			if _, ok := hooks.find("/b", "firing", labels); ok {
 				firedAt = time.Now()
+				leakView, _, _ = runCLI(ctx, t, "forecast", "--server", base, "--cluster", cluster,
+					"--pool", pool, "--resource", "memory", "--kind", "used", "-o", "json")
 				if err := ams[1].holds(ctx, labels); err != nil {
 					t.Errorf("alertmanager-b notified but does not hold the alert: %v", err)
 				}
@@ -368,6 +384,12 @@ schedules: {evaluation: "@every 2s", report: ""}
 	if firedAt.IsZero() || !firedAt.Before(crossed) {
 		t.Fatalf("HeadroomExhaustionForecast %v did not reach the webhook before exhaustion (fired %v, crossed %v); seen: %v",
 			labels, firedAt, crossed, hooks.all())
+	}
+	// The CLI saw the same forecast as the alert: an ETA within the critical 48 h.
+	var view struct{ Forecasts []forecastRow }
+	if err := json.Unmarshal([]byte(leakView), &view); err != nil || len(view.Forecasts) != 1 ||
+		view.Forecasts[0].ETA.Expected == nil || *view.Forecasts[0].ETA.Expected > 48*3600 {
+		t.Errorf("headroom forecast --pool %s --resource memory --kind used -o json when the alert fired (%v):\n%s", pool, err, leakView)
 	}
 	// Predictions made at least 60 s before the crossing are within ±20 %.
 	// (Nearer, the few seconds by which the crossing is seen late, through

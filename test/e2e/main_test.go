@@ -1,11 +1,16 @@
 package e2e
 
 import (
+	"bytes"
 	"context"
 	"fmt"
 	"log/slog"
 	"os"
+	"os/exec"
+	"path/filepath"
+	"runtime"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -59,4 +64,53 @@ type tWriter struct{ t *testing.T }
 func (w tWriter) Write(p []byte) (int, error) {
 	w.t.Log(strings.TrimRight(string(p), "\n"))
 	return len(p), nil
+}
+
+// headroomCLI builds the headroom command once per test binary and returns
+// its path, so that tests run the CLI an operator runs.
+func headroomCLI(t *testing.T) string {
+	t.Helper()
+	cliOnce.Do(func() {
+		dir, err := os.MkdirTemp("", "headroom-e2e-cli-")
+		if err != nil {
+			cliErr = err
+			return
+		}
+		goBin, err := exec.LookPath("go")
+		if err != nil {
+			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
+		}
+		cliPath = filepath.Join(dir, "headroom")
+		out, err := exec.Command(goBin, "build", "-o", cliPath, "github.com/headroomhq/headroom/cmd/headroom").CombinedOutput()
+		if err != nil {
+			cliErr = fmt.Errorf("go build ./cmd/headroom: %w\n%s", err, out)
+		}
+	})
+	if cliErr != nil {
+		t.Fatal(cliErr)
+	}
+	return cliPath
+}
+
+var (
+	cliOnce sync.Once
+	cliPath string
+	cliErr  error
+)
+
+// runCLI runs the headroom command with args and returns its standard
+// output, standard error and exit code.
+func runCLI(ctx context.Context, t *testing.T, args ...string) (stdout, stderr string, code int) {
+	t.Helper()
+	cmd := exec.CommandContext(ctx, headroomCLI(t), args...)
+	var out, errOut bytes.Buffer
+	cmd.Stdout, cmd.Stderr = &out, &errOut
+	err := cmd.Run()
+	if ee, ok := err.(*exec.ExitError); ok {
+		return out.String(), errOut.String(), ee.ExitCode()
+	}
+	if err != nil {
+		t.Fatalf("headroom %s: %v", strings.Join(args, " "), err)
+	}
+	return out.String(), errOut.String(), 0
 }

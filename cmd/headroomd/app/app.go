@@ -127,7 +127,7 @@ func Run(ctx context.Context, opts Options) error {
 		watch.clusters = append(watch.clusters, c.Name())
 	}
 	mux := handler(reg, clusters, check, started, cfg.LivenessStaleAfter())
-	mux.Handle("GET /api/v1/forecast", forecastHandler(ev))
+	mux.Handle("GET /api/v1/forecast", forecastHandler(ev, watch.clusters))
 	mux.Handle("GET /api/v1/alerts", alertsHandler(ev))
 	if opts.Profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)

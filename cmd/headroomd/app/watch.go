@@ -9,6 +9,8 @@ import (
 	"net/http"
 	"os"
 	"path/filepath"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/robfig/cron/v3"
@@ -153,21 +155,33 @@ func postReport(ctx context.Context, client *http.Client, url, md string) error 
 }
 
 // forecastHandler serves GET /api/v1/forecast[?cluster=C][&pool=P]: the
-// latest evaluation's forecasts, and GET /api/v1/alerts: the pending and
-// firing alerts.
-func forecastHandler(ev *alert.Evaluator) http.HandlerFunc {
+// latest evaluation's forecasts, and the series still learning (too little
+// history to forecast). An unknown cluster is a 404 naming the known ones.
+func forecastHandler(ev *alert.Evaluator, clusters []string) http.HandlerFunc {
 	return func(w http.ResponseWriter, r *http.Request) {
 		cluster, pool := r.URL.Query().Get("cluster"), r.URL.Query().Get("pool")
-		out := []alert.SeriesForecast{}
+		if cluster != "" && !slices.Contains(clusters, cluster) {
+			writeJSON(w, http.StatusNotFound, map[string]string{"error": fmt.Sprintf(
+				"cluster %q is not watched by this headroomd; it watches %s", cluster, strings.Join(clusters, ", "))})
+			return
+		}
+		match := func(c, p string) bool { return (cluster == "" || c == cluster) && (pool == "" || p == pool) }
+		forecasts, learning := []alert.SeriesForecast{}, []alert.Learning{}
 		for _, f := range ev.Forecasts() {
-			if (cluster == "" || f.Cluster == cluster) && (pool == "" || f.Pool == pool) {
-				out = append(out, f)
+			if match(f.Cluster, f.Pool) {
+				forecasts = append(forecasts, f)
 			}
 		}
-		writeJSON(w, http.StatusOK, map[string]any{"forecasts": out})
+		for _, l := range ev.Learning() {
+			if match(l.Cluster, l.Pool) {
+				learning = append(learning, l)
+			}
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"forecasts": forecasts, "learning": learning})
 	}
 }
 
+// alertsHandler serves GET /api/v1/alerts: the pending and firing alerts.
 func alertsHandler(ev *alert.Evaluator) http.HandlerFunc {
 	return func(w http.ResponseWriter, _ *http.Request) {
 		type row struct {
