@@ -20,6 +20,11 @@ type History struct {
 	Step Duration `yaml:"step"`
 	// Retention is how long values are kept. Default 840h (35 days).
 	Retention Duration `yaml:"retention"`
+	// Backfill, on the first start (an empty history file), fills the
+	// history from what headroomd wrote to InfluxDB over the retention, in
+	// the background. It reads with Flux: InfluxDB 2.x, or 1.8 with
+	// flux-enabled = true. Default false.
+	Backfill bool `yaml:"backfill"`
 }
 
 // Forecast configures the forecasts behind the exhaustion alerts.

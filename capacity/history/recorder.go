@@ -138,6 +138,7 @@ type Recorder struct {
 	latest  map[string]Latest
 	stored  prometheus.Counter
 	failed  prometheus.Counter
+	lost    int // steps failed, as failed counts them; guarded by mu
 }
 
 // pending is the step being averaged for one cluster.
@@ -234,10 +235,17 @@ func (r *Recorder) flushLocked(cluster string, p *pending) {
 	}
 	if err := r.o.Store.Append(p.step, samples); err != nil {
 		r.failed.Inc()
+		r.lost++
 		r.o.Logger.Error("history step lost", "cluster", cluster, "step", p.step, "err", err)
 		return
 	}
 	r.stored.Add(float64(len(samples)))
+}
+
+func (r *Recorder) failedSteps() int {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	return r.lost
 }
 
 // Latest returns cluster's latest cycle; ok is false before its first.

@@ -89,6 +89,10 @@ func Run(ctx context.Context, opts Options) error {
 		return fmt.Errorf("open history: %w", err)
 	}
 	defer hist.Close()
+	firstStart, err := hist.Empty()
+	if err != nil {
+		return fmt.Errorf("history: %w", err)
+	}
 	rec := history.NewRecorder(history.RecorderOptions{Store: hist, Step: cfg.History.Step.Duration(),
 		Logger: log.With("component", "history"), Registerer: reg})
 	defer rec.Flush() // the step in progress, once collection has stopped
@@ -144,6 +148,14 @@ func Run(ctx context.Context, opts Options) error {
 		g.Go(func() error { return c.Run(gctx) })
 	}
 	g.Go(func() error { return watch.Run(gctx) })
+	if cfg.History.Backfill && firstStart {
+		// Up to the step the recorder is filling now; never fatal.
+		until := started.Truncate(cfg.History.Step.Duration())
+		g.Go(func() error {
+			backfill(gctx, cfg, hist, watch.clusters, until, log.With("component", "backfill"))
+			return nil
+		})
+	}
 	writeCtx, stopWriting := context.WithCancel(context.Background())
 	defer stopWriting()
 	writeErr := make(chan error, 1)
