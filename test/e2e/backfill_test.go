@@ -7,7 +7,9 @@ import (
 	"io"
 	"math"
 	"net/http"
+	"net/http/httptest"
 	"net/url"
+	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -44,7 +46,8 @@ func influxWrite(ctx context.Context, base, db string, lines []string) error {
 // file and history.backfill reads three hours that an earlier headroomd
 // wrote to the real InfluxDB (Flux on 1.8) into its history, so that it
 // forecasts at once instead of learning for forecast.minHistory. The
-// backfilled steps are the per-minute means of the cycles written.
+// backfilled steps are the per-minute means of the cycles written. The
+// capacity report, with those forecasts, reaches its file and webhook.
 func TestHistoryBackfillFromInfluxDB(t *testing.T) {
 	ctx := t.Context()
 	const cluster, pool = "osl2", "general" // pools are forecast when the live cluster has them
@@ -87,7 +90,22 @@ func TestHistoryBackfillFromInfluxDB(t *testing.T) {
 		}
 	}
 
+	// The capacity report goes to a file and to a webhook, every 3 s here.
+	reports := make(chan string, 10)
+	hook := httptest.NewServer(http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		var body struct{ Text string }
+		if err := json.NewDecoder(r.Body).Decode(&body); err != nil || r.Header.Get("Content-Type") != "application/json" {
+			t.Errorf("report webhook: %v, Content-Type %q", err, r.Header.Get("Content-Type"))
+		}
+		select {
+		case reports <- body.Text:
+		default:
+		}
+	}))
+	defer hook.Close()
+
 	dir := t.TempDir()
+	reportFile := filepath.Join(dir, "report.md")
 	text := fmt.Sprintf(`collection: {interval: 2s, timeout: 1s, jitter: 200ms}
 clusters:
 - {name: %s, kubeconfig: %s, context: %s, source: kubelet, kubeletInsecureSkipVerify: true}
@@ -96,8 +114,9 @@ spool: {path: %s}
 server: {listen: "127.0.0.1:0"}
 history: {step: 1m, backfill: true}
 forecast: {step: 1m, minHistory: 2h}
-schedules: {evaluation: "@every 2s", report: ""}
-`, cluster, stack.Kubeconfig, ctxName, stack.InfluxURL, db, filepath.Join(dir, "spool.db"))
+schedules: {evaluation: "@every 2s", report: "@every 3s"}
+report: {file: %s, webhook: %s, topApps: 5}
+`, cluster, stack.Kubeconfig, ctxName, stack.InfluxURL, db, filepath.Join(dir, "spool.db"), reportFile, hook.URL)
 	cfg, err := config.Parse([]byte(text), "backfill-e2e.yaml")
 	if err != nil {
 		t.Fatalf("config: %v\n%s", err, text)
@@ -135,9 +154,28 @@ schedules: {evaluation: "@every 2s", report: ""}
 		}
 		return fmt.Errorf("no memory forecast of pool %s from 3 h of history yet: %+v, learning %+v", pool, out.Forecasts, out.Learning)
 	})
+	// A report with the pool's forecast reaches the webhook and the file.
+	var md string
+	eventually(t, time.Minute, 0, "a capacity report with forecasts at the webhook", func(ctx context.Context) error {
+		select {
+		case md = <-reports:
+		case <-ctx.Done():
+			return fmt.Errorf("no report posted")
+		}
+		for _, want := range []string{"# Capacity report", "## " + cluster, "| " + pool + " |", "reaches threshold", "Top apps"} {
+			if !strings.Contains(md, want) {
+				return fmt.Errorf("the report lacks %q:\n%s", want, md)
+			}
+		}
+		return nil
+	})
 	stopDaemon()
 	if err := <-done; err != nil {
 		t.Fatalf("headroomd: %v", err)
+	}
+	if b, err := os.ReadFile(reportFile); err != nil || !strings.Contains(string(b), "# Capacity report") ||
+		!strings.Contains(string(b), "## "+cluster) {
+		t.Errorf("report file %s: %v\n%s", reportFile, err, b)
 	}
 
 	// The history file holds each minute's mean of the cycles written.
