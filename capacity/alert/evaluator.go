@@ -6,6 +6,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"hash/fnv"
 	"log/slog"
 	"math"
 	"net/url"
@@ -552,7 +553,11 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 			delete(e.selections, k)
 			return SeriesForecast{}, nil, fmt.Errorf("%s: %w", k, serr)
 		}
-		sel = selection{sel: chosen, at: now}
+		// Counted as made up to half a Reselect earlier, by key, so that
+		// series chosen in one evaluation (as all are at start) come due
+		// over half an hour rather than all in one evaluation: a choice
+		// costs about a second per series (README, Forecast accuracy).
+		sel = selection{sel: chosen, at: now.Add(-stagger(k, e.rules.Reselect/2))}
 		e.selections[k] = sel
 		near, err = chosen.Forecast(s, h)
 	}
@@ -580,6 +585,16 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 		History: Seconds(time.Duration(s.Len()) * step),
 	}
 	return out, nil, nil
+}
+
+// stagger is a duration in [0, spread) fixed by k.
+func stagger(k history.Key, spread time.Duration) time.Duration {
+	if spread <= 0 {
+		return 0
+	}
+	h := fnv.New64a()
+	h.Write([]byte(k.String()))
+	return time.Duration(h.Sum64() % uint64(spread))
 }
 
 // NearHorizon is how far ahead the forecaster chosen by backtest (Auto)

@@ -256,3 +256,26 @@ func TestNPlusOneNodePressureAndCollectionDown(t *testing.T) {
 		t.Errorf("collection down: %+v", cd)
 	}
 }
+
+// TestReselectionIsStaggered: the series of a cluster, all chosen in the
+// first evaluation, come due for a new choice spread over half of
+// Reselect, not all in one evaluation.
+func TestReselectionIsStaggered(t *testing.T) {
+	const spread = 30 * time.Minute
+	buckets := map[time.Duration]int{} // by 5-minute slice of the spread
+	for _, pool := range []string{"", "general", "highmem", "db"} {
+		for _, r := range history.Resources {
+			for _, kind := range []history.Kind{history.Requested, history.Used} {
+				k := history.Key{Cluster: "osl2", Scope: history.ScopePool, Name: pool, Resource: r, Kind: kind}
+				d := stagger(k, spread)
+				if d < 0 || d >= spread || d != stagger(k, spread) {
+					t.Fatalf("stagger(%s) = %v: want a fixed value in [0, %v)", k, d, spread)
+				}
+				buckets[d/(5*time.Minute)]++
+			}
+		}
+	}
+	if len(buckets) < 4 {
+		t.Errorf("24 series fall in %d of 6 five-minute slices: %v", len(buckets), buckets)
+	}
+}

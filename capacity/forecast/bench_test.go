@@ -63,3 +63,22 @@ func BenchmarkSelectionForecast7DaysFrom35Days1m(b *testing.B) {
 		}
 	}
 }
+
+// BenchmarkAutoSelect35Days5m measures Auto.Select on what headroomd's
+// evaluator reads per series: 35 days averaged to forecast.step (5m). It
+// runs once per series every forecast.reselect (1h).
+func BenchmarkAutoSelect35Days5m(b *testing.B) {
+	s1 := usage35Days1m()
+	v := make([]float64, len(s1.Values)/5)
+	for i := range v {
+		for _, x := range s1.Values[5*i : 5*i+5] {
+			v[i] += x / 5
+		}
+	}
+	s := Series{Start: s1.Start, Step: 5 * time.Minute, Values: v}
+	for b.Loop() {
+		if _, err := (Auto{}).Select(s); err != nil {
+			b.Fatal(err)
+		}
+	}
+}
