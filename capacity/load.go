@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"io"
 	"os"
+	"regexp"
 	"strings"
 
 	appsv1 "k8s.io/api/apps/v1"
@@ -17,6 +18,8 @@ import (
 	"k8s.io/apimachinery/pkg/runtime/schema"
 	jsonserializer "k8s.io/apimachinery/pkg/runtime/serializer/json"
 	"sigs.k8s.io/yaml"
+
+	"github.com/headroomhq/headroom/internal/yamlpath"
 )
 
 // The files the gate reads hold core/v1 and apps/v1 objects only; a scheme
@@ -200,7 +203,9 @@ func ReadWorkload(r io.Reader, name string) (runtime.Object, error) {
 	}
 	var workloads []found
 	var others []string
-	consider := func(where string, raw []byte, tm typeMeta) error {
+	// doc is the YAML document raw is, for the line of a field; nil for an
+	// item of a List.
+	consider := func(where string, raw []byte, tm typeMeta, doc *document) error {
 		switch gk := (schema.GroupKind{Group: tm.group(), Kind: tm.Kind}); {
 		case tm.Kind == "":
 			return fmt.Errorf("%s: %sno kind: not a Kubernetes object", name, prefix(where))
@@ -215,7 +220,11 @@ func ReadWorkload(r io.Reader, name string) (runtime.Object, error) {
 		case tm.APIVersion == "apps/v1" && (gk.Kind == "Deployment" || gk.Kind == "StatefulSet"):
 			obj, _, err := strictDecoder.Decode(raw, nil, nil)
 			if err != nil {
-				return fmt.Errorf("%s: %s: %w", name, locate(where, raw, nil), err)
+				at := name
+				if l := doc.fieldLine(err); l > 0 {
+					at = fmt.Sprintf("%s:%d", name, l)
+				}
+				return fmt.Errorf("%s: %s: %w", at, locate(where, raw, nil), err)
 			}
 			workloads = append(workloads, found{where: where, obj: obj})
 		default:
@@ -240,13 +249,13 @@ func ReadWorkload(r io.Reader, name string) (runtime.Object, error) {
 				if err != nil {
 					return nil, fmt.Errorf("%s: %s: %w", name, at, err)
 				}
-				if err := consider(at, raw, itm); err != nil {
+				if err := consider(at, raw, itm, nil); err != nil {
 					return nil, err
 				}
 			}
 			continue
 		}
-		if err := consider(where, d.json, tm); err != nil {
+		if err := consider(where, d.json, tm, &d); err != nil {
 			return nil, err
 		}
 	}
@@ -308,6 +317,30 @@ func openInput(path string) (io.ReadCloser, string, error) {
 type document struct {
 	index int // from 1
 	json  []byte
+	// yaml is the document as written and line the file's line it starts
+	// on; nil for JSON.
+	yaml []byte
+	line int
+}
+
+// strictFields finds the fields a strict decoding error names.
+var strictFields = regexp.MustCompile(`(?:unknown|duplicate) field "([^"]+)"`)
+
+// fieldLine is the file's line of the first field a strict decoding error
+// names, or 0.
+func (d *document) fieldLine(err error) int {
+	if d == nil || d.yaml == nil {
+		return 0
+	}
+	m := strictFields.FindStringSubmatch(err.Error())
+	if m == nil {
+		return 0
+	}
+	l, _ := yamlpath.Line(d.yaml, m[1])
+	if l == 0 {
+		return 0
+	}
+	return d.line + l - 1
 }
 
 // where names the document for errors when the file has several.
@@ -376,7 +409,7 @@ func splitDocuments(r io.Reader, name string, strict bool) ([]document, error) {
 		if bytes.Equal(j, []byte("null")) {
 			continue
 		}
-		docs = append(docs, document{index: i + 1, json: j})
+		docs = append(docs, document{index: i + 1, json: j, yaml: raw, line: lines[i]})
 	}
 	if len(docs) == 0 {
 		return nil, fmt.Errorf("%s: empty: no YAML or JSON document", name)

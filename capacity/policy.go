@@ -8,7 +8,22 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
+
+	"github.com/headroomhq/headroom/config"
 )
+
+// PolicyOf is a configured gate policy (headroomd's gate.policy, the
+// deploy config's gate.policy) as Check takes it.
+func PolicyOf(p config.GatePolicy) Policy {
+	out := Policy{NPlusOne: p.NPlusOne}
+	if len(p.MaxShare) > 0 {
+		out.MaxShare = make(map[corev1.ResourceName]float64, len(p.MaxShare))
+		for name, share := range p.MaxShare {
+			out.MaxShare[corev1.ResourceName(name)] = share
+		}
+	}
+	return out
+}
 
 // policy evaluates the configured headroom policy on a simulated deploy.
 func (c *Cluster) policy(o outcome, p Policy) []PolicyCheck {

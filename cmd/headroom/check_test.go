@@ -160,7 +160,7 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"snapshot file missing names it", []string{"check", "--snapshot", missing, "--replicas", "1", "--cpu", "1", "--memory", "1Gi"}, missing},
 		{"manifest file missing names it", []string{"check", "--snapshot", snap, "-f", missing}, missing},
 		{"manifest with an unknown field names file and field", []string{"check", "--snapshot", snap, "-f", badManifest},
-			badManifest + `: document 2 (Deployment web): strict decoding error: unknown field "spec.template.spec.containers[0].resource"`},
+			badManifest + `:18: document 2 (Deployment web): strict decoding error: unknown field "spec.template.spec.containers[0].resource"`},
 		{"manifest that is a snapshot", []string{"check", "--snapshot", snap, "-f", snap}, snap + ": no Deployment or StatefulSet"},
 		{"snapshot without nodes", []string{"check", "--snapshot", noNodes, "-f", manifest}, noNodes + ": no Node in it"},
 		{"namespace differs from the manifest's", []string{"check", "--snapshot", snap, "-f", shopManifest, "-n", "prod"},

@@ -12,6 +12,7 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
+	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
@@ -132,9 +133,9 @@ func loadKubeconfig(path string) (*clientcmdapi.Config, error) {
 	return raw, nil
 }
 
-// newClientset builds the clientset of one kubeconfig context, each request
-// bounded by timeout. It makes no request.
-func newClientset(raw *clientcmdapi.Config, context string, timeout time.Duration) (kubernetes.Interface, error) {
+// restConfig is the client configuration of one kubeconfig context, each
+// request bounded by timeout.
+func restConfig(raw *clientcmdapi.Config, context string, timeout time.Duration) (*rest.Config, error) {
 	if _, ok := raw.Contexts[context]; !ok {
 		return nil, fmt.Errorf("context %q not in kubeconfig", context)
 	}
@@ -143,6 +144,16 @@ func newClientset(raw *clientcmdapi.Config, context string, timeout time.Duratio
 		return nil, fmt.Errorf("context %s: %w", context, err)
 	}
 	cfg.Timeout = timeout
+	return cfg, nil
+}
+
+// newClientset builds the clientset of one kubeconfig context, each request
+// bounded by timeout. It makes no request.
+func newClientset(raw *clientcmdapi.Config, context string, timeout time.Duration) (kubernetes.Interface, error) {
+	cfg, err := restConfig(raw, context, timeout)
+	if err != nil {
+		return nil, err
+	}
 	cs, err := kubernetes.NewForConfig(cfg)
 	if err != nil {
 		return nil, fmt.Errorf("context %s: %w", context, err)

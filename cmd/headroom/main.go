@@ -88,6 +88,7 @@ func newRootCommand() *cobra.Command {
 		SilenceErrors: true,
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
-	root.AddCommand(newClustersCommand(), newInspectCommand(), newCheckCommand(), newForecastCommand())
+	root.AddCommand(newClustersCommand(), newInspectCommand(), newCheckCommand(), newForecastCommand(),
+		newDeployCommand(), newReconfigureCommand())
 	return root
 }

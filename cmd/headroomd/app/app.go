@@ -20,6 +20,7 @@ import (
 	"k8s.io/client-go/tools/clientcmd"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
 
+	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/capacity/alert"
 	"github.com/headroomhq/headroom/capacity/history"
 	"github.com/headroomhq/headroom/collector"
@@ -119,7 +120,7 @@ func Run(ctx context.Context, opts Options) error {
 	for i, c := range clusters {
 		gate[c.Name()] = gateCluster{source: c, poolLabels: cfg.Clusters[i].Effective(cfg.Collection).PoolLabels}
 	}
-	check := newCheckHandler(gate, gatePolicy(cfg.Gate.Policy), reg, log.With("component", "gate"))
+	check := newCheckHandler(gate, capacity.PolicyOf(cfg.Gate.Policy), reg, log.With("component", "gate"))
 	started := time.Now()
 	ev, err := newEvaluator(cfg, clusters, hist, rec, started, reg, log.With("component", "alerts"))
 	if err != nil {

@@ -17,7 +17,6 @@ import (
 
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/collector"
-	"github.com/headroomhq/headroom/config"
 )
 
 // Limits of POST /api/v1/check.
@@ -70,18 +69,6 @@ func newCheckHandler(clusters map[string]gateCluster, policy capacity.Policy, re
 		slots: make(chan struct{}, runtime.GOMAXPROCS(0)), check: capacityCheck,
 		metrics: newCheckMetrics(reg), log: log,
 	}
-}
-
-// gatePolicy is config's gate policy as the engine takes it.
-func gatePolicy(p config.GatePolicy) capacity.Policy {
-	out := capacity.Policy{NPlusOne: p.NPlusOne}
-	if len(p.MaxShare) > 0 {
-		out.MaxShare = make(map[corev1.ResourceName]float64, len(p.MaxShare))
-		for name, share := range p.MaxShare {
-			out.MaxShare[corev1.ResourceName(name)] = share
-		}
-	}
-	return out
 }
 
 // checkRequest is the body of POST /api/v1/check: a manifest, or plain
