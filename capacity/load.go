@@ -210,7 +210,7 @@ func ReadWorkload(r io.Reader, name string) (runtime.Object, error) {
 		case tm.Kind == "":
 			return fmt.Errorf("%s: %sno kind: not a Kubernetes object", name, prefix(where))
 		case tm.Kind == "ReplicationController" && tm.APIVersion == "v1":
-			return fmt.Errorf("%s: %s: a ReplicationController is not checked; convert it to a Deployment: "+
+			return fmt.Errorf("%s: %s: a ReplicationController is not supported; convert it to a Deployment: "+
 				"set apiVersion: apps/v1 and kind: Deployment, and move its spec.selector labels under spec.selector.matchLabels",
 				name, locate(where, raw, nil))
 		case (gk.Kind == "Deployment" || gk.Kind == "StatefulSet") && tm.APIVersion != "apps/v1" &&

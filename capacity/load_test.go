@@ -442,7 +442,7 @@ spec:
   template:
     metadata: {labels: {app: old}}
     spec: {containers: [{name: c, image: i}]}
-`, []string{"web.yaml: document 2 (ReplicationController old): a ReplicationController is not checked; convert it to a Deployment",
+`, []string{"web.yaml: document 2 (ReplicationController old): a ReplicationController is not supported; convert it to a Deployment",
 			"apiVersion: apps/v1", "kind: Deployment", "spec.selector.matchLabels"}},
 		{"a retired apiVersion", strings.Replace(deployment, "apps/v1", "extensions/v1beta1", 1),
 			[]string{"web.yaml: Deployment shop/web: apiVersion extensions/v1beta1 is no longer served; use apiVersion: apps/v1"}},

@@ -307,6 +307,11 @@ func (o *Options) deployOne(ctx context.Context, c *Cluster, plan *Objects, live
 			return err
 		}
 	}
+	if res.Gate != nil && res.Gate.Verdict != capacity.Pass { // forced
+		_ = c.event(ctx, plan.Workload, corev1.EventTypeWarning, "CapacityCheckOverridden",
+			fmt.Sprintf("headroom deploy of %s past a capacity check that says %s, by %s: %s",
+				res.ImageAfter, res.Gate.Verdict, cmp.Or(o.User, "unknown"), o.Reason), o.Now())
+	}
 	progress("applied; waiting for the rollout")
 	werr := c.wait(ctx, plan.Workload, o.Config.Timeout.Duration(), progress)
 	if werr == nil {
