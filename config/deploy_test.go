@@ -82,3 +82,13 @@ func TestParseDeployErrorsNameTheField(t *testing.T) {
 		}
 	}
 }
+
+func TestDeployExampleLoads(t *testing.T) {
+	d, err := LoadDeploy("deploy-example.yaml")
+	if err != nil {
+		t.Fatal(err)
+	}
+	if tg, err := d.Resolve("shop", "snap7"); err != nil || tg.Namespace != "shop-snap7" || tg.Clusters[0] != "snapshot" {
+		t.Errorf("snap7: %+v %v", tg, err)
+	}
+}
