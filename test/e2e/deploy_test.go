@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -22,6 +23,8 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
+	"github.com/headroomhq/headroom/cmd/headroomd/app"
+	"github.com/headroomhq/headroom/config"
 	"github.com/headroomhq/headroom/test/localstack"
 )
 
@@ -471,4 +474,184 @@ func fill(ctx context.Context, t *testing.T, cs kubernetes.Interface, ns string)
 		}
 		return nil
 	})
+}
+
+// TestDeployStatefulSet: a StatefulSet rolls out, and one whose new pod
+// never becomes ready is rolled back: its template restored and the stuck
+// pod replaced, which the StatefulSet controller does not do by itself.
+func TestDeployStatefulSet(t *testing.T) {
+	ctx := t.Context()
+	cs := stack.PooledClusters()
+	if len(cs) == 0 {
+		t.Skip("the stack has no pooled cluster")
+	}
+	cluster := cs[0].Context
+	client, err := kubernetes.NewForConfig(cs[0].RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	headroomCLI(t)
+	app := "sts" + rand.String(5)
+	dir := t.TempDir()
+	appDir := filepath.Join(dir, "files", app)
+	if err := os.MkdirAll(appDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	rc := strings.ReplaceAll(`apiVersion: apps/v1
+kind: StatefulSet
+metadata: {name: APP}
+spec:
+  replicas: 3
+  serviceName: APP
+  selector: {matchLabels: {app: APP}}
+  template:
+    metadata: {labels: {app: APP}}
+    spec:
+      nodeSelector: {headroom.local/pool: general}
+      containers:
+      - {name: APP, image: "${IMAGE}", resources: {requests: {cpu: 100m, memory: 256Mi}}}
+`, "APP", app)
+	for name, text := range map[string]string{
+		app + "-rc.yaml": rc, "production.properties": "greeting=hello\n",
+		"production.resources": "IMAGE=registry.local/apps/" + app + ":1.0\n",
+	} {
+		if err := os.WriteFile(filepath.Join(appDir, name), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	cfgPath := filepath.Join(dir, "deploy.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`files: %s
+registry: registry.local/apps
+kubeconfig: %s
+environments: [{name: production, clusters: [%s]}]
+timeout: 20s
+`, filepath.Join(dir, "files"), stack.Kubeconfig, cluster)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.CoreV1().Namespaces().Delete(context.Background(), app, metav1.DeleteOptions{}) }()
+	deploy := func(args ...string) (string, int) {
+		out, errOut, code := runCLI(ctx, t, append(args, "--config", cfgPath)...)
+		t.Logf("headroom %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		return out, code
+	}
+	if _, code := deploy("deploy", app, "production", "1.0"); code != 0 {
+		t.Fatalf("first deploy: exit %d", code)
+	}
+	out, code := deploy("deploy", app, "production", "never-ready")
+	if code != 1 || !regexp.MustCompile(`(?m)^`+cluster+`\s+failed, rolled back`).MatchString(out) {
+		t.Fatalf("never-ready: exit %d", code)
+	}
+	s, err := client.AppsV1().StatefulSets(app).Get(ctx, app, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := s.Spec.Template.Spec.Containers[0].Image; img != "registry.local/apps/"+app+":1.0" ||
+		s.Status.ReadyReplicas != 3 || s.Status.CurrentRevision != s.Status.UpdateRevision {
+		t.Errorf("after the rollback: image %s, %d ready, revisions %s / %s", img, s.Status.ReadyReplicas,
+			s.Status.CurrentRevision, s.Status.UpdateRevision)
+	}
+}
+
+// TestDeployGateThroughHeadroomd: with gate.headroomd set, the deploy asks
+// a running headroomd (POST /api/v1/check, from its informer caches): a
+// deploy that fits passes, one whose replicas fit no node stops with
+// headroomd's report, the cluster untouched.
+func TestDeployGateThroughHeadroomd(t *testing.T) {
+	ctx := t.Context()
+	cs := stack.PooledClusters()
+	if len(cs) == 0 {
+		t.Skip("the stack has no pooled cluster")
+	}
+	cluster := cs[0]
+	client, err := kubernetes.NewForConfig(cluster.RESTConfig())
+	if err != nil {
+		t.Fatal(err)
+	}
+	headroomCLI(t)
+	dir := t.TempDir()
+	text := fmt.Sprintf(`collection: {interval: 5s, timeout: 2s}
+clusters:
+- {name: %s, kubeconfig: %s, context: %s, source: kubelet, kubeletInsecureSkipVerify: true}
+influx: {url: %s, bucket: %s/autogen, timeout: 5s, maxRetryBackoff: 2s}
+spool: {path: %s}
+server: {listen: "127.0.0.1:0"}
+schedules: {report: ""}
+`, cluster.Name, stack.Kubeconfig, cluster.Context, stack.InfluxURL, stack.InfluxDatabase, filepath.Join(dir, "spool.db"))
+	hcfg, err := config.Parse([]byte(text), "gate-e2e.yaml")
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, text)
+	}
+	addr := make(chan string, 1)
+	dctx, stopDaemon := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(dctx, app.Options{Config: hcfg, Registry: prometheus.NewRegistry(), Logger: testLogger(t),
+			ShutdownTimeout: 5 * time.Second, Listening: func(a string) { addr <- a }})
+	}()
+	defer func() {
+		stopDaemon()
+		if err := <-done; err != nil {
+			t.Errorf("headroomd: %v", err)
+		}
+	}()
+	base := "http://" + <-addr
+	eventually(t, time.Minute, 500*time.Millisecond, "headroomd ready", func(ctx context.Context) error {
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("readyz: %s", resp.Status)
+		}
+		return nil
+	})
+
+	name := "gate" + rand.String(5)
+	appDir := filepath.Join(dir, "files", name)
+	if err := os.MkdirAll(appDir, 0o755); err != nil {
+		t.Fatal(err)
+	}
+	write := func(file, text string) {
+		if err := os.WriteFile(filepath.Join(appDir, file), []byte(text), 0o644); err != nil {
+			t.Fatal(err)
+		}
+	}
+	write(name+"-rc.yaml", strings.ReplaceAll(deployRC, "APP", name))
+	write("production.properties", "greeting=hello\n")
+	write("production.resources", "IMAGE=registry.local/apps/"+name+":1.0\nREPLICAS=2\nMEMORY=1Gi\n")
+	cfgPath := filepath.Join(dir, "deploy.yaml")
+	if err := os.WriteFile(cfgPath, []byte(fmt.Sprintf(`files: %s
+registry: registry.local/apps
+kubeconfig: %s
+environments: [{name: production, clusters: [%s]}]
+gate: {headroomd: %s}
+timeout: 60s
+`, filepath.Join(dir, "files"), stack.Kubeconfig, cluster.Context, base)), 0o644); err != nil {
+		t.Fatal(err)
+	}
+	defer func() { _ = client.CoreV1().Namespaces().Delete(context.Background(), name, metav1.DeleteOptions{}) }()
+	deploy := func(args ...string) (string, int) {
+		out, errOut, code := runCLI(ctx, t, append(args, "--config", cfgPath)...)
+		t.Logf("headroom %s: exit %d\n%s%s", strings.Join(args, " "), code, out, errOut)
+		return out, code
+	}
+	if out, code := deploy("deploy", name, "production", "1.0"); code != 0 || !strings.Contains(out, "gate: pass") {
+		t.Fatalf("a deploy that fits: exit %d", code)
+	}
+	// 40 GiB per replica fits no node of pool general (16 GiB each).
+	write("production.resources", "IMAGE=registry.local/apps/"+name+":1.0\nREPLICAS=2\nMEMORY=40Gi\n")
+	out, code := deploy("deploy", name, "production", "1.1")
+	if code != 1 || !strings.Contains(out, "Insufficient memory") ||
+		!regexp.MustCompile(`(?m)^`+cluster.Context+`\s+stopped at the gate`).MatchString(out) {
+		t.Errorf("a deploy that does not fit: exit %d", code)
+	}
+	d, err := client.AppsV1().Deployments(name).Get(ctx, name, metav1.GetOptions{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if img := d.Spec.Template.Spec.Containers[0].Image; img != "registry.local/apps/"+name+":1.0" {
+		t.Errorf("the cluster was touched although the gate failed: image %s", img)
+	}
 }

@@ -180,7 +180,7 @@ func TestCheckRejects(t *testing.T) {
 		{"a bad quantity", `{"cluster": "osl2", "replicas": 1, "cpu": "half", "memory": "1Gi"}`, 400, `cpu: "half" is not a quantity`},
 		{"a negative quantity", `{"cluster": "osl2", "replicas": 1, "cpu": "1", "memory": "-1Gi"}`, 400, `memory: "-1Gi" must not be negative`},
 		{"a manifest with an unknown field", jsonBody(t, map[string]any{"cluster": "osl2", "manifest": badManifest}), 400,
-			`manifest: document 2 (Deployment web): strict decoding error: unknown field "spec.template.spec.containers[0].resource"`},
+			`manifest:15: document 2 (Deployment web): strict decoding error: unknown field "spec.template.spec.containers[0].resource"`},
 		{"a manifest without a workload", jsonBody(t, map[string]any{"cluster": "osl2", "manifest": "apiVersion: v1\nkind: Service\nmetadata: {name: a}\n"}), 400,
 			"manifest: no Deployment or StatefulSet"},
 		{"a manifest in another namespace", jsonBody(t, map[string]any{"cluster": "osl2", "namespace": "prod",
