@@ -16,14 +16,11 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/headroomhq/headroom/cmd/headroomd/app"
-	"github.com/headroomhq/headroom/config"
 	"github.com/headroomhq/headroom/test/localstack"
 )
 
@@ -249,33 +246,17 @@ alerting:
 schedules: {evaluation: "@every 2s", report: ""}
 `, cluster, stack.Kubeconfig, cst.Context, stack.InfluxURL, stack.InfluxDatabase, filepath.Join(dir, "spool.db"),
 		ams[0].url(), ams[1].url())
-	cfg, err := config.Parse([]byte(text), "alerts-e2e.yaml")
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, text)
-	}
+	cfg, base, stop := runHeadroomd(t, text, "alerts-e2e.yaml")
 	// HEADROOM_E2E_KEEP=DIR keeps the history of a failed run (after
 	// headroomd has stopped) for a look with the history package.
 	defer func() {
+		stop()
 		if keep := os.Getenv("HEADROOM_E2E_KEEP"); keep != "" && t.Failed() {
 			if b, err := os.ReadFile(cfg.HistoryPath()); err == nil {
 				_ = os.WriteFile(filepath.Join(keep, "alerts-history.db"), b, 0o644)
 			}
 		}
 	}()
-	addr := make(chan string, 1)
-	dctx, stopDaemon := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Run(dctx, app.Options{Config: cfg, Registry: prometheus.NewRegistry(), Logger: testLogger(t),
-			ShutdownTimeout: 5 * time.Second, Listening: func(a string) { addr <- a }})
-	}()
-	defer func() {
-		stopDaemon()
-		if err := <-done; err != nil {
-			t.Errorf("headroomd: %v", err)
-		}
-	}()
-	base := "http://" + <-addr
 
 	forecasts := func(ctx context.Context) ([]forecastRow, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/api/v1/forecast?cluster="+cluster, nil)

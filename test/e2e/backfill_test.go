@@ -15,12 +15,9 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"k8s.io/apimachinery/pkg/util/rand"
 
 	"github.com/headroomhq/headroom/capacity/history"
-	"github.com/headroomhq/headroom/cmd/headroomd/app"
-	"github.com/headroomhq/headroom/config"
 )
 
 // influxWrite posts line protocol to the 1.x /write endpoint.
@@ -117,18 +114,7 @@ forecast: {step: 1m, minHistory: 2h}
 schedules: {evaluation: "@every 2s", report: "@every 3s"}
 report: {file: %s, webhook: %s, topApps: 5}
 `, cluster, stack.Kubeconfig, ctxName, stack.InfluxURL, db, filepath.Join(dir, "spool.db"), reportFile, hook.URL)
-	cfg, err := config.Parse([]byte(text), "backfill-e2e.yaml")
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, text)
-	}
-	addr := make(chan string, 1)
-	dctx, stopDaemon := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Run(dctx, app.Options{Config: cfg, Registry: prometheus.NewRegistry(), Logger: testLogger(t),
-			ShutdownTimeout: 5 * time.Second, Listening: func(a string) { addr <- a }})
-	}()
-	base := "http://" + <-addr
+	cfg, base, stopDaemon := runHeadroomd(t, text, "backfill-e2e.yaml")
 
 	// Forecasts of pool "general" appear although headroomd has run for
 	// seconds: its history came from InfluxDB.
@@ -170,9 +156,6 @@ report: {file: %s, webhook: %s, topApps: 5}
 		return nil
 	})
 	stopDaemon()
-	if err := <-done; err != nil {
-		t.Fatalf("headroomd: %v", err)
-	}
 	if b, err := os.ReadFile(reportFile); err != nil || !strings.Contains(string(b), "# Capacity report") ||
 		!strings.Contains(string(b), "## "+cluster) {
 		t.Errorf("report file %s: %v\n%s", reportFile, err, b)

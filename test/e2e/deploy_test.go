@@ -14,7 +14,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/prometheus/client_golang/prometheus"
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
@@ -23,8 +22,6 @@ import (
 	"k8s.io/apimachinery/pkg/watch"
 	"k8s.io/client-go/kubernetes"
 
-	"github.com/headroomhq/headroom/cmd/headroomd/app"
-	"github.com/headroomhq/headroom/config"
 	"github.com/headroomhq/headroom/test/localstack"
 )
 
@@ -577,24 +574,7 @@ spool: {path: %s}
 server: {listen: "127.0.0.1:0"}
 schedules: {report: ""}
 `, cluster.Name, stack.Kubeconfig, cluster.Context, stack.InfluxURL, stack.InfluxDatabase, filepath.Join(dir, "spool.db"))
-	hcfg, err := config.Parse([]byte(text), "gate-e2e.yaml")
-	if err != nil {
-		t.Fatalf("config: %v\n%s", err, text)
-	}
-	addr := make(chan string, 1)
-	dctx, stopDaemon := context.WithCancel(context.Background())
-	done := make(chan error, 1)
-	go func() {
-		done <- app.Run(dctx, app.Options{Config: hcfg, Registry: prometheus.NewRegistry(), Logger: testLogger(t),
-			ShutdownTimeout: 5 * time.Second, Listening: func(a string) { addr <- a }})
-	}()
-	defer func() {
-		stopDaemon()
-		if err := <-done; err != nil {
-			t.Errorf("headroomd: %v", err)
-		}
-	}()
-	base := "http://" + <-addr
+	_, base, _ := runHeadroomd(t, text, "gate-e2e.yaml")
 	eventually(t, time.Minute, 500*time.Millisecond, "headroomd ready", func(ctx context.Context) error {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
 		resp, err := http.DefaultClient.Do(req)

@@ -14,6 +14,10 @@ import (
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/headroomhq/headroom/cmd/headroomd/app"
+	"github.com/headroomhq/headroom/config"
 	"github.com/headroomhq/headroom/test/localstack"
 )
 
@@ -113,4 +117,41 @@ func runCLI(ctx context.Context, t *testing.T, args ...string) (stdout, stderr s
 		t.Fatalf("headroom %s: %v", strings.Join(args, " "), err)
 	}
 	return out.String(), errOut.String(), 0
+}
+
+// runHeadroomd starts headroomd in-process with the configuration text
+// and returns the configuration, its base URL and a function that stops it
+// (failing the test if headroomd returned an error). The test stops it at
+// its end if it has not been.
+func runHeadroomd(t *testing.T, text, source string) (cfg *config.Config, base string, stop func()) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(text), source)
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, text)
+	}
+	addr := make(chan string, 1)
+	ctx, cancel := context.WithCancel(context.Background())
+	done := make(chan error, 1)
+	go func() {
+		done <- app.Run(ctx, app.Options{Config: cfg, Registry: prometheus.NewRegistry(), Logger: testLogger(t),
+			ShutdownTimeout: 5 * time.Second, Listening: func(a string) { addr <- a }})
+	}()
+	var once sync.Once
+	stop = func() {
+		once.Do(func() {
+			cancel()
+			if err := <-done; err != nil {
+				t.Errorf("headroomd: %v", err)
+			}
+		})
+	}
+	t.Cleanup(stop)
+	select {
+	case a := <-addr:
+		return cfg, "http://" + a, stop
+	case err := <-done:
+		once.Do(func() {}) // nothing left to stop
+		t.Fatalf("headroomd did not start: %v", err)
+	}
+	return nil, "", nil
 }
