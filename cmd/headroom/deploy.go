@@ -54,7 +54,7 @@ the deploy (the summary says where), 2 bad input: nothing was applied.`,
 		Example: `  headroom deploy shop prod 1.4.2
   headroom deploy shop snap3 --dry-run
   headroom deploy shop prod 1.4.3 --force --reason "INC-1234: hotfix, capacity added tonight"`,
-		Args: cobra.RangeArgs(2, 3),
+		Args: usageArgs(cobra.RangeArgs(2, 3)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			version := ""
 			if len(args) == 3 {
@@ -80,7 +80,7 @@ restart does, never all at once. Validation, gate, rollback and exit status
 are those of headroom deploy.`,
 		Example: `  headroom reconfigure shop prod
   headroom reconfigure shop test --dry-run`,
-		Args: cobra.ExactArgs(2),
+		Args: usageArgs(cobra.ExactArgs(2)),
 		RunE: func(cmd *cobra.Command, args []string) error {
 			return runDeploy(cmd, o, args[0], args[1], "", true)
 		},

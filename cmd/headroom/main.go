@@ -39,6 +39,16 @@ func main() {
 // usageError marks errors in how headroom was called (exit code 2).
 type usageError struct{ error }
 
+// usageArgs makes an argument-count error a usage error (exit code 2).
+func usageArgs(check cobra.PositionalArgs) cobra.PositionalArgs {
+	return func(cmd *cobra.Command, args []string) error {
+		if err := check(cmd, args); err != nil {
+			return usageError{err}
+		}
+		return nil
+	}
+}
+
 // exitError ends headroom with a chosen exit code, as `headroom check` does
 // with its verdict. Err says why, or is nil when the command's output
 // already has.
@@ -89,6 +99,6 @@ func newRootCommand() *cobra.Command {
 	}
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newClustersCommand(), newInspectCommand(), newCheckCommand(), newForecastCommand(),
-		newDeployCommand(), newReconfigureCommand())
+		newDeployCommand(), newReconfigureCommand(), newTopCommand())
 	return root
 }
