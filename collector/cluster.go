@@ -171,7 +171,21 @@ func (c *Cluster) Run(ctx context.Context) error {
 	c.opts.Metrics.informerSynced.WithLabelValues(c.opts.Name).Set(1)
 	c.opts.Logger.Info("informers synced")
 
-	t := time.NewTicker(c.opts.Interval)
+	// The first cycle runs at once; the next ones on the interval's
+	// boundaries (12:00:00, 12:00:15, ...), each stamped with its boundary,
+	// so that two headroomd replicas stamp a cycle alike and InfluxDB keeps
+	// one point of it.
+	c.Cycle(ctx)
+	interval := c.opts.Interval
+	now := c.opts.Now()
+	wait := time.NewTimer(now.Truncate(interval).Add(interval).Sub(now))
+	defer wait.Stop()
+	select {
+	case <-ctx.Done():
+		return nil
+	case <-wait.C:
+	}
+	t := time.NewTicker(interval)
 	defer t.Stop()
 	for {
 		c.Cycle(ctx)
@@ -193,7 +207,7 @@ func (c *Cluster) Cycle(ctx context.Context) {
 	nodes, _ := c.nodes.List(labels.Everything())
 	pods, _ := c.pods.List(labels.Everything())
 	cy := Cycle{
-		Cluster: name, Time: start.Truncate(time.Second), Nodes: nodes, Pods: pods,
+		Cluster: name, Time: start.Truncate(c.opts.Interval), Nodes: nodes, Pods: pods,
 		NodeUsage: map[string]Usage{}, ContainerUsage: map[ContainerKey]Usage{}, Scraped: map[string]bool{},
 	}
 	results, failed := c.scrape(ctx, nodes)

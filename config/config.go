@@ -34,6 +34,8 @@ type Config struct {
 	// Schedules say when the alert rules run and the report is written.
 	Schedules Schedules `yaml:"schedules"`
 	Report    Report    `yaml:"report"`
+	// LeaderElection shares a datacenter between replicas.
+	LeaderElection LeaderElection `yaml:"leaderElection"`
 }
 
 // Collection says how and how often a cluster is scraped.
@@ -293,8 +295,9 @@ func Default() *Config {
 		Alerting: Alerting{Timeout: Duration(10 * time.Second), Warning: Duration(7 * 24 * time.Hour),
 			Critical: Duration(48 * time.Hour), ExhaustionFor: Duration(15 * time.Minute),
 			NPlusOneFor: Duration(15 * time.Minute), NodePressureFor: Duration(5 * time.Minute), CollectionDownAfter: 4},
-		Schedules: Schedules{Evaluation: "@every 1m", Report: "0 7 * * 1-5", TimeZone: "Local"},
-		Report:    Report{TopApps: 10},
+		Schedules:      Schedules{Evaluation: "@every 1m", Report: "0 7 * * 1-5", TimeZone: "Local"},
+		Report:         Report{TopApps: 10},
+		LeaderElection: defaultLeaderElection(),
 	}
 }
 

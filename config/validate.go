@@ -44,6 +44,7 @@ func (c *Config) Validate() error {
 	}
 	v.gatePolicy("gate.policy", c.Gate.Policy)
 	v.alerting(c)
+	v.leaderElection(c.LeaderElection)
 	v.listen("server.listen", c.Server.Listen)
 	if s := c.Server.LivenessStaleAfter; s < 0 {
 		v.add("server.livenessStaleAfter", "must not be negative")

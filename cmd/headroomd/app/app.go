@@ -122,11 +122,12 @@ func Run(ctx context.Context, opts Options) error {
 	}
 	check := newCheckHandler(gate, capacity.PolicyOf(cfg.Gate.Policy), reg, log.With("component", "gate"))
 	started := time.Now()
-	ev, err := newEvaluator(cfg, clusters, hist, rec, started, reg, log.With("component", "alerts"))
+	lead := newLeader(cfg.LeaderElection, reg, log.With("component", "leader"))
+	ev, err := newEvaluator(cfg, clusters, hist, rec, started, lead, reg, log.With("component", "alerts"))
 	if err != nil {
 		return err
 	}
-	watch := &watcher{cfg: cfg, ev: ev, rec: rec, log: log.With("component", "schedule"),
+	watch := &watcher{cfg: cfg, ev: ev, rec: rec, leader: lead, log: log.With("component", "schedule"),
 		client: &http.Client{Timeout: 30 * time.Second}, now: time.Now}
 	for _, c := range clusters {
 		watch.clusters = append(watch.clusters, c.Name())
@@ -149,6 +150,7 @@ func Run(ctx context.Context, opts Options) error {
 		g.Go(func() error { return c.Run(gctx) })
 	}
 	g.Go(func() error { return watch.Run(gctx) })
+	g.Go(func() error { return lead.Run(gctx) })
 	if cfg.History.Backfill && firstStart {
 		// Up to the step the recorder is filling now; never fatal.
 		until := started.Truncate(cfg.History.Step.Duration())
@@ -201,7 +203,7 @@ func Run(ctx context.Context, opts Options) error {
 // newEvaluator builds the alert rules over the history, with the
 // Alertmanager notifier when Alertmanagers are configured.
 func newEvaluator(cfg *config.Config, clusters []*collector.Cluster, hist *history.Store, rec *history.Recorder,
-	started time.Time, reg prometheus.Registerer, log *slog.Logger) (*alert.Evaluator, error) {
+	started time.Time, lead *leader, reg prometheus.Registerer, log *slog.Logger) (*alert.Evaluator, error) {
 	var notifier alert.Notifier
 	if len(cfg.Alerting.Alertmanagers) > 0 {
 		n, err := alertmanager.New(alertmanager.Options{URLs: cfg.Alerting.Alertmanagers,
@@ -209,7 +211,7 @@ func newEvaluator(cfg *config.Config, clusters []*collector.Cluster, hist *histo
 		if err != nil {
 			return nil, fmt.Errorf("alerting: %w", err)
 		}
-		notifier = n
+		notifier = leaderOnly{next: n, leader: lead}
 	}
 	a, f := cfg.Alerting, cfg.Forecast
 	var watched []alert.Cluster

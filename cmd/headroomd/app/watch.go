@@ -44,6 +44,7 @@ type watcher struct {
 	cfg      *config.Config
 	ev       *alert.Evaluator
 	rec      *history.Recorder
+	leader   *leader // the report is the leader's
 	clusters []string
 	log      *slog.Logger
 	client   *http.Client
@@ -82,6 +83,9 @@ func (w *watcher) evaluate(ctx context.Context) {
 // report renders the capacity report, logs it and delivers it to the
 // configured file and webhook.
 func (w *watcher) report(ctx context.Context) {
+	if w.leader != nil && !w.leader.Leading() {
+		return
+	}
 	md := w.render()
 	w.log.Info("capacity report", "report", md)
 	if f := w.cfg.Report.File; f != "" {
