@@ -175,10 +175,13 @@ func (c *Cluster) Run(ctx context.Context) error {
 	// boundaries (12:00:00, 12:00:15, ...), each stamped with its boundary,
 	// so that two headroomd replicas stamp a cycle alike and InfluxDB keeps
 	// one point of it.
+	// The second waits for the boundary after next: a gap shorter than the
+	// interval would make the first cpu rates noisy (kubelets update their
+	// counters only every so often).
 	c.Cycle(ctx)
 	interval := c.opts.Interval
 	now := c.opts.Now()
-	wait := time.NewTimer(now.Truncate(interval).Add(interval).Sub(now))
+	wait := time.NewTimer(now.Truncate(interval).Add(2 * interval).Sub(now))
 	defer wait.Stop()
 	select {
 	case <-ctx.Done():

@@ -60,7 +60,6 @@ leaderElection: {enabled: true, namespace: default, name: %s, kubeconfig: %s, co
 		}
 		return strings.Contains(string(b), "\nheadroom_leader 1\n"), nil
 	}
-	start := time.Now()
 	_, baseA, stopA := runHeadroomd(t, replica("a", false), "replica-a.yaml")
 	eventually(t, 30*time.Second, 200*time.Millisecond, "replica a leads", func(ctx context.Context) error {
 		if ok, err := leading(ctx, baseA); !ok {
@@ -69,7 +68,7 @@ leaderElection: {enabled: true, namespace: default, name: %s, kubeconfig: %s, co
 		return nil
 	})
 	_, baseB, _ := runHeadroomd(t, replica("b", true), "replica-b.yaml")
-	time.Sleep(5 * time.Second) // both collect side by side
+	time.Sleep(8 * time.Second) // both collect side by side
 	if ok, err := leading(ctx, baseB); ok || err != nil {
 		t.Fatalf("replica b leads beside a (%v)", err)
 	}
@@ -90,14 +89,16 @@ leaderElection: {enabled: true, namespace: default, name: %s, kubeconfig: %s, co
 	if limit := leaseDuration + 3*retryPeriod + 500*time.Millisecond; took > limit {
 		t.Errorf("takeover took %s; want within the lease duration and the retries, %s", took, limit)
 	}
-	time.Sleep(8 * time.Second) // b alone, for a few cycles
+	time.Sleep(7 * time.Second) // b alone, for a few cycles
 
 	// Every 2-second cycle from a's first to now holds each node once.
 	nodes := 0
 	for _, p := range cluster.Spec.Pools {
 		nodes += p.Count
 	}
-	from, to := start.Add(4*time.Second).Truncate(2*time.Second), time.Now().Add(-3*time.Second).Truncate(2*time.Second)
+	// From 4 s before the stop (both replicas' aligned cycles run by then)
+	// to 4 s after the takeover.
+	from, to := killed.Add(-4*time.Second).Truncate(2*time.Second), killed.Add(took+4*time.Second).Truncate(2*time.Second)
 	series, err := influxQL(ctx, stack.InfluxURL, db, fmt.Sprintf(
 		`SELECT count("ready") FROM "node" WHERE "cluster" = '%s' AND time >= %ds AND time < %ds GROUP BY time(2s) fill(0)`,
 		cluster.Name, from.Unix(), to.Unix()))
