@@ -171,17 +171,13 @@ func (c *Cluster) Run(ctx context.Context) error {
 	c.opts.Metrics.informerSynced.WithLabelValues(c.opts.Name).Set(1)
 	c.opts.Logger.Info("informers synced")
 
-	// The first cycle runs at once; the next ones on the interval's
-	// boundaries (12:00:00, 12:00:15, ...), each stamped with its boundary,
-	// so that two headroomd replicas stamp a cycle alike and InfluxDB keeps
-	// one point of it.
-	// The second waits for the boundary after next: a gap shorter than the
-	// interval would make the first cpu rates noisy (kubelets update their
-	// counters only every so often).
-	c.Cycle(ctx)
+	// Cycles run on the interval's boundaries (12:00:00, 12:00:15, ...),
+	// each stamped with its boundary, so that two headroomd replicas stamp
+	// a cycle alike and InfluxDB keeps one point of it; the first waits for
+	// the next boundary, so that every cpu rate spans a whole interval.
 	interval := c.opts.Interval
 	now := c.opts.Now()
-	wait := time.NewTimer(now.Truncate(interval).Add(2 * interval).Sub(now))
+	wait := time.NewTimer(now.Truncate(interval).Add(interval).Sub(now))
 	defer wait.Stop()
 	select {
 	case <-ctx.Done():
