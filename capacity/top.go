@@ -97,8 +97,7 @@ func Top(in TopInput, by TopBy) []TopRow {
 		r.CPU.Allocatable += cores(*n.Status.Allocatable.Cpu())
 		r.Memory.Allocatable += n.Status.Allocatable.Memory().AsApproximateFloat64()
 		if u, ok := in.NodeUsage[n.Name]; ok {
-			r.CPU.Usage = plus(r.CPU.Usage, cores(*u.Cpu()))
-			r.Memory.Usage = plus(r.Memory.Usage, u.Memory().AsApproximateFloat64())
+			r.addUsage(u)
 		}
 	}
 	for _, p := range in.Pods {
@@ -137,8 +136,7 @@ func Top(in TopInput, by TopBy) []TopRow {
 		if by == TopNamespace || by == TopApp {
 			r.CPU.Allocatable, r.Memory.Allocatable = clusterCPU, clusterMem
 			if u, ok := in.PodUsage[p.Namespace+"/"+p.Name]; ok {
-				r.CPU.Usage = plus(r.CPU.Usage, cores(*u.Cpu()))
-				r.Memory.Usage = plus(r.Memory.Usage, u.Memory().AsApproximateFloat64())
+				r.addUsage(u)
 			}
 		}
 	}
@@ -149,6 +147,17 @@ func Top(in TopInput, by TopBy) []TopRow {
 	}
 	slices.SortFunc(out, func(a, b TopRow) int { return cmp.Compare(a.Name, b.Name) })
 	return out
+}
+
+// addUsage adds the cpu and memory u holds; a resource u lacks leaves the
+// row's as it was.
+func (r *TopRow) addUsage(u corev1.ResourceList) {
+	if q, ok := u[corev1.ResourceCPU]; ok {
+		r.CPU.Usage = plus(r.CPU.Usage, cores(q))
+	}
+	if q, ok := u[corev1.ResourceMemory]; ok {
+		r.Memory.Usage = plus(r.Memory.Usage, q.AsApproximateFloat64())
+	}
 }
 
 // cores is a cpu quantity in cores, to the millicore, so that sums of

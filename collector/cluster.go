@@ -67,6 +67,16 @@ type Cluster struct {
 	nodeRates      decode.Rates[string]
 	synced         atomic.Bool
 	lastSuccess    atomic.Int64 // unix nanoseconds
+	lastUsage      atomic.Pointer[LastUsage]
+}
+
+// LastUsage is what the latest stored cycle scraped: per node, and per
+// container summed into pods. headroomd serves `headroom top` from it.
+type LastUsage struct {
+	Time time.Time
+	// Nodes by node name; Pods by "namespace/pod".
+	Nodes map[string]Usage
+	Pods  map[string]Usage
 }
 
 // NewCluster validates opts and builds the informers (not yet started).
@@ -127,6 +137,38 @@ func (c *Cluster) LastSuccess() time.Time {
 		return time.Time{}
 	}
 	return time.Unix(0, ns)
+}
+
+// LastUsage returns what the latest stored cycle scraped, nil before the
+// first. The maps are shared: callers must not modify them.
+func (c *Cluster) LastUsage() *LastUsage { return c.lastUsage.Load() }
+
+// AppOf names a pod's app as the cluster's app series name it.
+func (c *Cluster) AppOf(p *corev1.Pod) string {
+	var owners OwnerLookup
+	if c.owners != nil {
+		owners = c.owners
+	}
+	return AppOf(p, c.opts.Aggregation.AppLabels, WorkloadOf(p, owners))
+}
+
+// lastUsageOf sums a cycle's containers into pods. A pod's cpu or memory
+// is known only when every one of its scraped containers gave it.
+func lastUsageOf(cy Cycle) *LastUsage {
+	pods := make(map[string]Usage, len(cy.Pods))
+	for k, u := range cy.ContainerUsage {
+		key := k.Namespace + "/" + k.Pod
+		p, seen := pods[key]
+		if !seen {
+			p.HasCPU, p.HasMemory = true, true
+		}
+		p.CPUCores += u.CPUCores
+		p.MemoryBytes += u.MemoryBytes
+		p.HasCPU = p.HasCPU && u.HasCPU
+		p.HasMemory = p.HasMemory && u.HasMemory
+		pods[key] = p
+	}
+	return &LastUsage{Time: cy.Time, Nodes: cy.NodeUsage, Pods: pods}
 }
 
 // Name is the cluster's name.
@@ -225,6 +267,7 @@ func (c *Cluster) Cycle(ctx context.Context) {
 		return
 	}
 	m.points.WithLabelValues(name).Add(float64(len(points)))
+	c.lastUsage.Store(lastUsageOf(cy))
 	now := c.opts.Now()
 	c.lastSuccess.Store(now.UnixNano())
 	m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)

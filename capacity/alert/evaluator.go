@@ -204,6 +204,30 @@ type SeriesForecast struct {
 	Method string `json:"method"`
 	// History is how much history the forecast was made from.
 	History Seconds `json:"history_seconds"`
+
+	path forecast.Forecast
+}
+
+// pathPoints bounds the points Path keeps: enough to draw a week.
+const pathPoints = 240
+
+// Path is the forecast itself, from At to the horizon, thinned to at most
+// a few hundred steps (the capacity page draws it).
+func (f SeriesForecast) Path() forecast.Forecast { return f.path }
+
+// thin keeps every k-th step of f, k the smallest that leaves at most n.
+func thin(f forecast.Forecast, n int) forecast.Forecast {
+	k := (f.Len() + n - 1) / n
+	if k <= 1 {
+		return f
+	}
+	out := forecast.Forecast{Method: f.Method, Start: f.Start, Step: f.Step * time.Duration(k)}
+	for i := 0; i < f.Len(); i += k {
+		out.Mean = append(out.Mean, f.Mean[i])
+		out.Lower = append(out.Lower, f.Lower[i])
+		out.Upper = append(out.Upper, f.Upper[i])
+	}
+	return out
 }
 
 // Learning is a series that holds too little history to be forecast yet.
@@ -583,6 +607,7 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 		In24h: at(f, now.Add(24*time.Hour)), In7d: at(f, now.Add(7*24*time.Hour)),
 		ETA: ETAOf(f.ETA(threshold, now)), Method: methodOf(sel.sel, trend),
 		History: Seconds(time.Duration(s.Len()) * step),
+		path:    thin(from(f, now), pathPoints),
 	}
 	return out, nil, nil
 }
@@ -628,6 +653,13 @@ func methodOf(sel forecast.Selection, trend bool) string {
 		return near
 	}
 	return "max(" + near + ", trend) to 24h, trend after"
+}
+
+// from is f from the step holding t on.
+func from(f forecast.Forecast, t time.Time) forecast.Forecast {
+	i := min(max(0, int(t.Sub(f.Start)/f.Step)), f.Len())
+	return forecast.Forecast{Method: f.Method, Start: f.Time(i), Step: f.Step,
+		Mean: f.Mean[i:], Lower: f.Lower[i:], Upper: f.Upper[i:]}
 }
 
 // at is f's value at t, clamped to the forecast's steps.

@@ -68,6 +68,22 @@ have metrics-server $METRICS_SERVER_VERSION metrics-server || install_into metri
 have influxdb $INFLUXDB_VERSION influxd || install_into influxdb $INFLUXDB_VERSION build_influxd
 have alertmanager $ALERTMANAGER_VERSION alertmanager || install_into alertmanager $ALERTMANAGER_VERSION build_alertmanager
 
+# Debian's chromium, for the capacity page's browser test (test/e2e/page_test.go).
+install_chromium() {
+  command -v chromium >/dev/null && return 0
+  if [ "$(id -u)" != 0 ] || ! command -v apt-get >/dev/null; then
+    log "chromium: not installed, and this is not root on Debian: install the chromium package"; return 1
+  fi
+  local start=$SECONDS
+  log "chromium: installing Debian's package (once per machine)"
+  export DEBIAN_FRONTEND=noninteractive
+  apt-get install -y -q chromium >/dev/null 2>&1 ||
+    { apt-get update -q >/dev/null 2>&1 && apt-get install -y -q chromium >/dev/null; } ||
+    { log "chromium: apt-get install chromium failed"; return 1; }
+  log "chromium: installed in $((SECONDS - start))s"
+}
+install_chromium
+
 # A manifest the Go side reads: component=path, one per line.
 manifest=$bin/manifest-$K8S_VERSION.env
 {

@@ -23,6 +23,7 @@ import (
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/capacity/alert"
 	"github.com/headroomhq/headroom/capacity/history"
+	"github.com/headroomhq/headroom/cmd/headroomd/app/ui"
 	"github.com/headroomhq/headroom/collector"
 	"github.com/headroomhq/headroom/config"
 	"github.com/headroomhq/headroom/sink"
@@ -135,6 +136,15 @@ func Run(ctx context.Context, opts Options) error {
 	mux := handler(reg, clusters, check, started, cfg.LivenessStaleAfter())
 	mux.Handle("GET /api/v1/forecast", forecastHandler(ev, watch.clusters))
 	mux.Handle("GET /api/v1/alerts", alertsHandler(ev))
+	pools := map[string][]string{}
+	for i, c := range clusters {
+		pools[c.Name()] = cfg.Clusters[i].Effective(cfg.Collection).PoolLabels
+	}
+	api := &readAPI{clusters: clusters, poolLabels: pools, hist: hist, rec: rec, ev: ev,
+		decisions: check.recent.latest, step: cfg.History.Step.Duration(),
+		retention: cfg.History.Retention.Duration(), now: time.Now}
+	api.register(mux)
+	ui.Register(mux)
 	if opts.Profiling {
 		mux.HandleFunc("/debug/pprof/", pprof.Index)
 		mux.HandleFunc("/debug/pprof/profile", pprof.Profile)

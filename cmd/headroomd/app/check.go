@@ -8,7 +8,9 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
+	"slices"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
@@ -61,6 +63,39 @@ type checkHandler struct {
 	check    checkFunc
 	metrics  *checkMetrics
 	log      *slog.Logger
+	recent   decisions
+}
+
+// Decision is one answered check, as the capacity page lists it.
+type Decision struct {
+	At                time.Time        `json:"at"`
+	Cluster           string           `json:"cluster"`
+	Workload          string           `json:"workload"`
+	Verdict           capacity.Verdict `json:"verdict"`
+	ReplicasRequested int              `json:"replicas_requested"`
+	ReplicasFit       int              `json:"replicas_fit"`
+	Reasons           []string         `json:"reasons"`
+	Suggestions       []string         `json:"suggestions,omitempty"`
+}
+
+// decisions keeps the latest maxDecisions, newest first.
+type decisions struct {
+	mu   sync.Mutex
+	list []Decision
+}
+
+const maxDecisions = 20
+
+func (d *decisions) add(x Decision) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.list = append([]Decision{x}, d.list[:min(len(d.list), maxDecisions-1)]...)
+}
+
+func (d *decisions) latest() []Decision {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.list)
 }
 
 func newCheckHandler(clusters map[string]gateCluster, policy capacity.Policy, reg prometheus.Registerer, log *slog.Logger) *checkHandler {
@@ -201,6 +236,10 @@ func (h *checkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		took := time.Since(start)
 		h.metrics.duration.WithLabelValues(req.Cluster).Observe(took.Seconds())
 		h.metrics.checks.WithLabelValues(req.Cluster, string(o.res.Verdict)).Inc()
+		res := o.res
+		h.recent.add(Decision{At: start, Cluster: req.Cluster, Workload: res.Workload, Verdict: res.Verdict,
+			ReplicasRequested: res.ReplicasRequested, ReplicasFit: res.ReplicasFit,
+			Reasons: res.Reasons, Suggestions: res.Suggestions})
 		h.log.Info("check", "cluster", req.Cluster, "workload", o.res.Workload, "verdict", o.res.Verdict,
 			"replicas", o.res.ReplicasRequested, "fit", o.res.ReplicasFit, "took", took)
 		writeJSON(w, http.StatusOK, o.res)
