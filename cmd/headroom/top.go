@@ -7,6 +7,8 @@ import (
 	"errors"
 	"fmt"
 	"io"
+	"net/url"
+	"os"
 	"strconv"
 	"strings"
 	"text/tabwriter"
@@ -28,6 +30,8 @@ import (
 type topOptions struct {
 	kubeconfig string
 	contexts   []string
+	server     string
+	clusters   []string
 	sort       string
 	output     string
 	timeout    time.Duration
@@ -47,10 +51,17 @@ out); usage comes from the metrics API (metrics-server), and shows as "-"
 where it is not served. Apps are named as headroomd names them: the first
 of the labels app.kubernetes.io/name, app, k8s-app, else the workload.
 
---context may be given several times, one row set per cluster.`,
+--context may be given several times, one row set per cluster.
+
+With --server (or $HEADROOM_SERVER, when neither --kubeconfig nor
+--context is given), the rows come from headroomd instead: its informer
+caches and the usage of its latest collection cycle, for every cluster it
+watches or those --cluster names. No kubeconfig or metrics-server is
+needed then.`,
 		Example: `  headroom top
   headroom top pool --context osl2 --context osl3
-  headroom top app --sort memory.usage -o csv`,
+  headroom top app --sort memory.usage -o csv
+  headroom top app --server http://headroomd.headroom:8080 --cluster osl2`,
 		Args:      usageArgs(cobra.MaximumNArgs(1)),
 		ValidArgs: []string{"node", "pool", "namespace", "app"},
 		RunE: func(cmd *cobra.Command, args []string) error {
@@ -58,8 +69,21 @@ of the labels app.kubernetes.io/name, app, k8s-app, else the workload.
 			if len(args) == 1 {
 				by = capacity.TopBy(strings.TrimSuffix(args[0], "s"))
 			}
+			f := cmd.Flags()
+			if o.server == "" && !f.Changed("kubeconfig") && !f.Changed("context") {
+				o.server = os.Getenv(serverEnv)
+			}
 			if err := o.validate(by); err != nil {
 				return usageError{err}
+			}
+			if o.server != "" {
+				if f.Changed("kubeconfig") || f.Changed("context") {
+					return usageError{errors.New("--server reads from headroomd: give --cluster to choose clusters, not --kubeconfig or --context")}
+				}
+				return runServerTop(cmd, o, by)
+			}
+			if len(o.clusters) > 0 {
+				return usageError{errors.New("--cluster chooses among headroomd's clusters: give --server too, or --context for a kubeconfig context")}
 			}
 			return runTop(cmd, o, by)
 		},
@@ -67,6 +91,8 @@ of the labels app.kubernetes.io/name, app, k8s-app, else the workload.
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringSliceVar(&o.contexts, "context", nil, "kubeconfig context of a cluster, repeatable (default: the current context)")
+	f.StringVar(&o.server, "server", "", "headroomd's URL: read from headroomd, not the clusters (default $"+serverEnv+" when no --kubeconfig or --context is given)")
+	f.StringSliceVar(&o.clusters, "cluster", nil, "with --server: a cluster headroomd watches, repeatable (default: all)")
 	f.StringVar(&o.sort, "sort", "name", "sort by: "+strings.Join(capacity.TopSorts, ", ")+" (numbers largest first)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json, yaml or csv")
 	f.DurationVar(&o.timeout, "request-timeout", 30*time.Second, "timeout of each cluster's requests")
@@ -128,6 +154,28 @@ func runTop(cmd *cobra.Command, o topOptions, by capacity.TopBy) error {
 		return err
 	}
 	return errors.Join(errs...) // the clusters that could be read are shown
+}
+
+// runServerTop asks headroomd for the rows.
+func runServerTop(cmd *cobra.Command, o topOptions, by capacity.TopBy) error {
+	q := url.Values{"by": {string(by)}}
+	for _, c := range o.clusters {
+		q.Add("cluster", c)
+	}
+	var got struct {
+		Rows     []capacity.TopRow `json:"rows"`
+		Warnings []string          `json:"warnings"`
+	}
+	if err := getJSON(cmd.Context(), o.server, "/api/v1/top", q, o.timeout, &got); err != nil {
+		return err
+	}
+	for _, w := range got.Warnings {
+		fmt.Fprintf(cmd.ErrOrStderr(), "headroom: warning: %s\n", w)
+	}
+	if err := capacity.SortTop(got.Rows, o.sort); err != nil {
+		return usageError{err}
+	}
+	return writeTop(cmd.OutOrStdout(), o.output, by, got.Rows)
 }
 
 // readTopInput reads one cluster's nodes, pods and usage. A metrics API

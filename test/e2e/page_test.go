@@ -133,6 +133,46 @@ schedules: {evaluation: "@every 2s", report: ""}
 		return fmt.Errorf("no usage of %s/storefront in top yet", ns)
 	})
 
+	// `headroom top` reads the same rows from headroomd: with --server,
+	// and with $HEADROOM_SERVER.
+	out, errOut, code := runCLI(ctx, t, "top", "app", "--server", base, "--cluster", cs[0].Name, "-o", "json")
+	var rows []struct {
+		Cluster, Name string
+		Pods          int
+		CPU           struct {
+			Requests float64
+			Usage    *float64
+		}
+	}
+	if err := json.Unmarshal([]byte(out), &rows); code != 0 || err != nil {
+		t.Fatalf("headroom top --server: exit %d, %v\n%s%s", code, err, out, errOut)
+	}
+	found := false
+	for _, r := range rows {
+		if r.Cluster != cs[0].Name {
+			t.Errorf("headroom top --cluster %s: row of cluster %s", cs[0].Name, r.Cluster)
+		}
+		if r.Name == ns+"/storefront" {
+			found = true
+			if r.Pods != 2 || r.CPU.Requests != 0.6 || r.CPU.Usage == nil || *r.CPU.Usage < 0.25 || *r.CPU.Usage > 0.35 {
+				t.Errorf("headroom top --server: %+v, want 2 pods requesting 0.6 cores and using about 0.3", r)
+			}
+		}
+	}
+	if !found {
+		t.Errorf("headroom top --server: no row %s/storefront in\n%s", ns, out)
+	}
+	t.Setenv("HEADROOM_SERVER", base)
+	out, errOut, code = runCLI(ctx, t, "top", "pool")
+	for _, c := range cs {
+		if code != 0 || !strings.Contains(out, c.Name) || !strings.Contains(out, "general") {
+			t.Errorf("headroom top pool with $HEADROOM_SERVER: exit %d, no cluster %s or pool general:\n%s%s", code, c.Name, out, errOut)
+		}
+	}
+	if _, errOut, code := runCLI(ctx, t, "top", "--server", base, "--context", "osl2"); code != 2 || !strings.Contains(errOut, "--server reads from headroomd") {
+		t.Errorf("headroom top --server --context: exit %d, %s", code, errOut)
+	}
+
 	actx, cancelAlloc := chromedp.NewExecAllocator(ctx, append(chromedp.DefaultExecAllocatorOptions[:],
 		chromedp.ExecPath(browser), chromedp.NoSandbox, chromedp.DisableGPU,
 		chromedp.Flag("disable-quic", true), chromedp.Flag("disable-component-update", true),
