@@ -224,7 +224,6 @@ func runCheck(cmd *cobra.Command, o checkOptions, req checkRequest) error {
 		nodes        []*corev1.Node
 		pods         []*corev1.Pod
 		poolLabels   = config.Default().Collection.PoolLabels
-		errOut       = cmd.ErrOrStderr()
 		unknownError = func(err error) error { return exitError{code: capacity.Unknown.ExitCode(), err: err} }
 	)
 	if o.snapshot != "" {
@@ -238,7 +237,7 @@ func runCheck(cmd *cobra.Command, o checkOptions, req checkRequest) error {
 			return usageError{err}
 		}
 		for _, warning := range s.Warnings {
-			fmt.Fprintln(errOut, "headroom: warning:", warning)
+			cliLogger(cmd).Warn(warning)
 		}
 		if len(s.Nodes) == 0 {
 			return usageError{fmt.Errorf("%s: no Node in it%s; save one with kubectl get nodes,pods -A -o yaml",

@@ -28,7 +28,7 @@ import (
 // printed and its exit code.
 func runHeadroom(t *testing.T, stdin string, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	root := newRootCommand()
+	root := newRootCommand(&logOptions{format: "text", level: "info"})
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)

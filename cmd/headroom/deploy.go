@@ -136,7 +136,7 @@ func runDeploy(cmd *cobra.Command, o *deployOptions, appName, env, version strin
 	out := cmd.OutOrStdout()
 	opts := deployer.Options{
 		Config: cfg, App: appName, Env: env, Version: version, Reconfigure: reconfigure,
-		DryRun: o.dryRun, Force: o.force, Reason: o.reason, Out: out, User: whoAmI(),
+		DryRun: o.dryRun, Force: o.force, Reason: o.reason, Out: out, User: whoAmI(), Logger: cliLogger(cmd),
 		Connect: func(name string) (*deployer.Cluster, error) {
 			rc, err := restConfig(raw, name, o.timeout)
 			if err != nil {

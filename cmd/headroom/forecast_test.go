@@ -19,7 +19,7 @@ import (
 // runForecast runs the CLI in-process as main would.
 func runForecast(t *testing.T, args ...string) (stdout, stderr string, code int) {
 	t.Helper()
-	root := newRootCommand()
+	root := newRootCommand(&logOptions{format: "text", level: "info"})
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)

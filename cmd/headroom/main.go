@@ -27,10 +27,15 @@ const (
 func main() {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	root := newRootCommand()
+	logs := &logOptions{format: "text", level: "info"}
+	root := newRootCommand(logs)
 	err := root.ExecuteContext(ctx)
 	if msg := errorMessage(err); msg != "" {
-		fmt.Fprintln(os.Stderr, "headroom:", msg)
+		if logs.format == "json" && logs.validate() == nil {
+			logs.logger(os.Stderr).Error(msg, "exit_code", exitCode(err))
+		} else {
+			fmt.Fprintln(os.Stderr, "headroom:", msg)
+		}
 	}
 	stop()
 	os.Exit(exitCode(err))
@@ -89,14 +94,22 @@ func errorMessage(err error) string {
 	return err.Error()
 }
 
-func newRootCommand() *cobra.Command {
+func newRootCommand(logs *logOptions) *cobra.Command {
 	root := &cobra.Command{
 		Use:           "headroom",
 		Short:         "What your Kubernetes clusters use, and what they can still hold",
 		Version:       version,
 		SilenceUsage:  true,
 		SilenceErrors: true,
+		PersistentPreRunE: func(cmd *cobra.Command, _ []string) error {
+			if err := logs.validate(); err != nil {
+				return usageError{err}
+			}
+			cmd.SetContext(context.WithValue(cmd.Context(), loggerKey{}, logs.logger(cmd.ErrOrStderr())))
+			return nil
+		},
 	}
+	logs.addFlags(root)
 	root.SetFlagErrorFunc(func(_ *cobra.Command, err error) error { return usageError{err} })
 	root.AddCommand(newClustersCommand(), newInspectCommand(), newCheckCommand(), newForecastCommand(),
 		newDeployCommand(), newReconfigureCommand(), newTopCommand())

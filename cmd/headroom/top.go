@@ -139,7 +139,7 @@ func runTop(cmd *cobra.Command, o topOptions, by capacity.TopBy) error {
 			continue
 		}
 		if warning != "" {
-			fmt.Fprintf(cmd.ErrOrStderr(), "headroom: warning: cluster %s: %s\n", name, warning)
+			cliLogger(cmd).Warn(fmt.Sprintf("cluster %s: %s", name, warning))
 		}
 		in.PoolLabels = defaults.PoolLabels
 		in.AppOf = func(p *corev1.Pod) string {
@@ -170,7 +170,7 @@ func runServerTop(cmd *cobra.Command, o topOptions, by capacity.TopBy) error {
 		return err
 	}
 	for _, w := range got.Warnings {
-		fmt.Fprintf(cmd.ErrOrStderr(), "headroom: warning: %s\n", w)
+		cliLogger(cmd).Warn(w)
 	}
 	if err := capacity.SortTop(got.Rows, o.sort); err != nil {
 		return usageError{err}

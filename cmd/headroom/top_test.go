@@ -12,7 +12,7 @@ import (
 
 func runTopCLI(t *testing.T, args ...string) (string, string, int) {
 	t.Helper()
-	root := newRootCommand()
+	root := newRootCommand(&logOptions{format: "text", level: "info"})
 	var out, errOut bytes.Buffer
 	root.SetOut(&out)
 	root.SetErr(&errOut)
