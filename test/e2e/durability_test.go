@@ -17,7 +17,6 @@ import (
 
 	"k8s.io/apimachinery/pkg/util/rand"
 
-	"github.com/headroomhq/headroom/test/localstack"
 )
 
 // influxCounts returns, per cluster, the timestamps of its cluster points
@@ -135,16 +134,7 @@ func TestOutageLosesNothing(t *testing.T) {
 // killed process had collected reaches InfluxDB, in whole cycles.
 func TestCrashLosesNothing(t *testing.T) {
 	ctx := t.Context()
-	root, err := localstack.RepoRoot()
-	if err != nil {
-		t.Fatal(err)
-	}
-	bin := filepath.Join(t.TempDir(), "headroomd")
-	build := exec.CommandContext(ctx, "go", "build", "-o", bin, "./cmd/headroomd")
-	build.Dir = root
-	if out, err := build.CombinedOutput(); err != nil {
-		t.Fatalf("build headroomd: %v\n%s", err, out)
-	}
+	bin := headroomdBinary(t)
 	in, err := stack.StartInflux(ctx, t.TempDir())
 	if err != nil {
 		t.Fatal(err)

@@ -5,18 +5,23 @@ import (
 	"fmt"
 	"io"
 	"net/http"
+	"os"
+	"os/exec"
 	"path/filepath"
 	"strings"
+	"syscall"
 	"testing"
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/rand"
+
+	"github.com/headroomhq/headroom/config"
 )
 
-// TestLeaderFailover runs two headroomd replicas against osl2 with leader
-// election: one leads; the leader stops without giving the Lease up (as a
-// killed process does) and the other takes over within the lease
-// duration. Both collect and write throughout, their cycles stamped alike:
+// TestLeaderFailover runs two headroomd replicas, each a process of its
+// own, against osl2 with leader election: one leads; the leader is killed
+// with SIGKILL (so it cannot give the Lease up) and the other takes over
+// within the lease duration. Both collect and write throughout, their cycles stamped alike:
 // InfluxDB holds every 2-second cycle exactly once, before, during and
 // after the failover.
 func TestLeaderFailover(t *testing.T) {
@@ -33,19 +38,19 @@ func TestLeaderFailover(t *testing.T) {
 	defer func() { _, _ = influxQL(context.Background(), stack.InfluxURL, "", "DROP DATABASE "+db) }()
 	lease := "headroomd-e2e-" + rand.String(5)
 	const leaseDuration, retryPeriod = 6 * time.Second, 500 * time.Millisecond
-	replica := func(name string, release bool) string {
+	replica := func(release bool) string {
 		dir := t.TempDir()
 		return fmt.Sprintf(`collection: {interval: 2s, timeout: 1s, jitter: 200ms}
 clusters:
 - {name: %s, kubeconfig: %s, context: %s, source: kubelet, kubeletInsecureSkipVerify: true}
 influx: {url: %s, bucket: %s/autogen, timeout: 5s, maxRetryBackoff: 2s}
 spool: {path: %s}
-server: {listen: "127.0.0.1:0"}
+server: {listen: "%s"}
 schedules: {report: ""}
 leaderElection: {enabled: true, namespace: default, name: %s, kubeconfig: %s, context: %s,
   leaseDuration: 6s, renewDeadline: 4s, retryPeriod: 500ms, releaseOnShutdown: %v}
 `, cluster.Name, stack.Kubeconfig, cluster.Context, stack.InfluxURL, db, filepath.Join(dir, "spool.db"),
-			lease, stack.Kubeconfig, cluster.Context, release)
+			freeAddr(t), lease, stack.Kubeconfig, cluster.Context, release)
 	}
 	leading := func(ctx context.Context, base string) (bool, error) {
 		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/metrics", nil)
@@ -60,20 +65,22 @@ leaderElection: {enabled: true, namespace: default, name: %s, kubeconfig: %s, co
 		}
 		return strings.Contains(string(b), "\nheadroom_leader 1\n"), nil
 	}
-	_, baseA, stopA := runHeadroomd(t, replica("a", false), "replica-a.yaml")
+	baseA, a := startHeadroomdProcess(t, replica(false))
 	eventually(t, 30*time.Second, 200*time.Millisecond, "replica a leads", func(ctx context.Context) error {
 		if ok, err := leading(ctx, baseA); !ok {
 			return fmt.Errorf("not leading (%v)", err)
 		}
 		return nil
 	})
-	_, baseB, _ := runHeadroomd(t, replica("b", true), "replica-b.yaml")
+	baseB, _ := startHeadroomdProcess(t, replica(true))
 	time.Sleep(8 * time.Second) // both collect side by side
 	if ok, err := leading(ctx, baseB); ok || err != nil {
 		t.Fatalf("replica b leads beside a (%v)", err)
 	}
 
-	stopA() // without giving the Lease up
+	if err := a.Process.Signal(syscall.SIGKILL); err != nil { // it cannot give the Lease up
+		t.Fatal(err)
+	}
 	killed := time.Now()
 	eventually(t, 3*leaseDuration, 100*time.Millisecond, "replica b takes over", func(ctx context.Context) error {
 		if ok, err := leading(ctx, baseB); !ok {
@@ -82,7 +89,7 @@ leaderElection: {enabled: true, namespace: default, name: %s, kubeconfig: %s, co
 		return nil
 	})
 	took := time.Since(killed)
-	t.Logf("replica b leads %s after a stopped (lease duration %s)", took.Round(100*time.Millisecond), leaseDuration)
+	t.Logf("replica b leads %s after a was killed (lease duration %s)", took.Round(100*time.Millisecond), leaseDuration)
 	// client-go takes an expired Lease at its next retry, jittered up to
 	// 2.2 retry periods; the last renewal was at most a retry period before
 	// the stop.
@@ -117,4 +124,50 @@ leaderElection: {enabled: true, namespace: default, name: %s, kubeconfig: %s, co
 		}
 	}
 	t.Logf("%d cycles of %d nodes each in InfluxDB across the failover", len(series[0].Values), nodes)
+}
+
+// startHeadroomdProcess runs the built headroomd with the configuration
+// text (whose server.listen must be a fixed address) as a process of its
+// own, its log shown with the test, and returns its base URL once /readyz
+// answers, and the process. It is killed at the test's end if still running.
+func startHeadroomdProcess(t *testing.T, text string) (base string, cmd *exec.Cmd) {
+	t.Helper()
+	cfg, err := config.Parse([]byte(text), "headroomd.yaml")
+	if err != nil {
+		t.Fatalf("config: %v\n%s", err, text)
+	}
+	file := filepath.Join(t.TempDir(), "headroomd.yaml")
+	if err := os.WriteFile(file, []byte(text), 0o600); err != nil {
+		t.Fatal(err)
+	}
+	cmd = exec.Command(headroomdBinary(t), "--config", file)
+	cmd.Stdout, cmd.Stderr = tWriter{t}, tWriter{t}
+	if err := cmd.Start(); err != nil {
+		t.Fatal(err)
+	}
+	exited := make(chan struct{})
+	go func() { _ = cmd.Wait(); close(exited) }()
+	t.Cleanup(func() {
+		_ = cmd.Process.Kill()
+		<-exited
+	})
+	base = "http://" + cfg.Server.Listen
+	eventually(t, 30*time.Second, 100*time.Millisecond, "headroomd's /readyz", func(ctx context.Context) error {
+		select {
+		case <-exited:
+			t.Fatalf("headroomd exited: %v", cmd.ProcessState)
+		default:
+		}
+		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
+		resp, err := http.DefaultClient.Do(req)
+		if err != nil {
+			return err
+		}
+		resp.Body.Close()
+		if resp.StatusCode != http.StatusOK {
+			return fmt.Errorf("/readyz: %s", resp.Status)
+		}
+		return nil
+	})
+	return base, cmd
 }

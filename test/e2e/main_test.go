@@ -72,34 +72,53 @@ func (w tWriter) Write(p []byte) (int, error) {
 
 // headroomCLI builds the headroom command once per test binary and returns
 // its path, so that tests run the CLI an operator runs.
-func headroomCLI(t *testing.T) string {
+func headroomCLI(t *testing.T) string { return buildCommand(t, "headroom") }
+
+// headroomdBinary builds headroomd once per test binary, for tests that
+// run it as a process of its own (to kill it).
+func headroomdBinary(t *testing.T) string { return buildCommand(t, "headroomd") }
+
+// buildCommand builds ./cmd/NAME once per test binary and returns its path.
+func buildCommand(t *testing.T, name string) string {
 	t.Helper()
-	cliOnce.Do(func() {
-		dir, err := os.MkdirTemp("", "headroom-e2e-cli-")
+	builtMu.Lock()
+	b := built[name]
+	if b == nil {
+		b = &builtCommand{}
+		built[name] = b
+	}
+	builtMu.Unlock()
+	b.once.Do(func() {
+		dir, err := os.MkdirTemp("", name+"-e2e-")
 		if err != nil {
-			cliErr = err
+			b.err = err
 			return
 		}
 		goBin, err := exec.LookPath("go")
 		if err != nil {
 			goBin = filepath.Join(runtime.GOROOT(), "bin", "go")
 		}
-		cliPath = filepath.Join(dir, "headroom")
-		out, err := exec.Command(goBin, "build", "-o", cliPath, "github.com/headroomhq/headroom/cmd/headroom").CombinedOutput()
+		b.path = filepath.Join(dir, name)
+		out, err := exec.Command(goBin, "build", "-o", b.path, "github.com/headroomhq/headroom/cmd/"+name).CombinedOutput()
 		if err != nil {
-			cliErr = fmt.Errorf("go build ./cmd/headroom: %w\n%s", err, out)
+			b.err = fmt.Errorf("go build ./cmd/%s: %w\n%s", name, err, out)
 		}
 	})
-	if cliErr != nil {
-		t.Fatal(cliErr)
+	if b.err != nil {
+		t.Fatal(b.err)
 	}
-	return cliPath
+	return b.path
+}
+
+type builtCommand struct {
+	once sync.Once
+	path string
+	err  error
 }
 
 var (
-	cliOnce sync.Once
-	cliPath string
-	cliErr  error
+	builtMu sync.Mutex
+	built   = map[string]*builtCommand{}
 )
 
 // runCLI runs the headroom command with args and returns its standard
