@@ -16,7 +16,6 @@ import (
 	"time"
 
 	"k8s.io/apimachinery/pkg/util/rand"
-
 )
 
 // influxCounts returns, per cluster, the timestamps of its cluster points
