@@ -9,6 +9,7 @@ import (
 	"time"
 
 	"github.com/headroomhq/headroom"
+	"github.com/headroomhq/headroom/capacity/forecast"
 	"github.com/headroomhq/headroom/capacity/history"
 )
 
@@ -277,5 +278,30 @@ func TestReselectionIsStaggered(t *testing.T) {
 	}
 	if len(buckets) < 4 {
 		t.Errorf("24 series fall in %d of 6 five-minute slices: %v", len(buckets), buckets)
+	}
+}
+
+// TestPathIsThinnedFromNow: the forecast path a page draws starts at the
+// step holding now and keeps at most pathPoints evenly spaced steps.
+func TestPathIsThinnedFromNow(t *testing.T) {
+	start := time.Date(2026, 12, 2, 0, 0, 0, 0, time.UTC)
+	f := forecast.Forecast{Start: start, Step: time.Minute}
+	for i := range 10_000 {
+		f.Mean = append(f.Mean, float64(i))
+		f.Lower = append(f.Lower, float64(i)-1)
+		f.Upper = append(f.Upper, float64(i)+1)
+	}
+	p := thin(from(f, start.Add(90*time.Minute+30*time.Second)), pathPoints)
+	if !p.Start.Equal(start.Add(90*time.Minute)) || p.Mean[0] != 90 || p.Lower[0] != 89 || p.Upper[0] != 91 {
+		t.Errorf("starts at %v with %v", p.Start, p.Mean[0])
+	}
+	if p.Len() > pathPoints || p.Step != 42*time.Minute || p.Mean[1] != 90+42 {
+		t.Errorf("%d steps of %v, second %v", p.Len(), p.Step, p.Mean[1])
+	}
+	if short := thin(from(f, start.Add(9_900*time.Minute)), pathPoints); short.Len() != 100 || short.Step != time.Minute {
+		t.Errorf("a short path is kept whole: %d steps of %v", short.Len(), short.Step)
+	}
+	if past := from(f, start.Add(30*24*time.Hour)); past.Len() != 0 {
+		t.Errorf("from beyond the end: %d steps", past.Len())
 	}
 }
