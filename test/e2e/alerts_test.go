@@ -16,7 +16,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
@@ -302,14 +301,7 @@ schedules: {evaluation: "@every 2s", report: ""}
 		t.Fatal(err)
 	}
 	ns := "leak-" + rand.String(5)
-	if _, err := clientset.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = clientset.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) }()
-	eventually(t, 30*time.Second, 200*time.Millisecond, "default service account", func(ctx context.Context) error {
-		_, err := clientset.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		return err
-	})
+	createNamespace(t, clientset, ns)
 	d := deployment("leaky", 3, "10m", "64Mi")
 	d.Spec.Template.Spec.NodeSelector = map[string]string{localstack.PoolLabel: pool}
 	d.Spec.Template.Annotations = map[string]string{localstack.AnnotationUsageMemory: "64Mi",

@@ -119,14 +119,7 @@ func deployShop(t *testing.T, ns string) map[string]*kubernetes.Clientset {
 		}
 		clients[c.Name] = cs
 		ctx := t.Context()
-		if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-			t.Fatal(err)
-		}
-		t.Cleanup(func() { _ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) })
-		eventually(t, 30*time.Second, 200*time.Millisecond, "default service account", func(ctx context.Context) error {
-			_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-			return err
-		})
+		createNamespace(t, cs, ns)
 		d := deployment("shop", 3, "100m", "128Mi")
 		d.Spec.Template.Labels["app.kubernetes.io/name"] = "shop"
 		d.Spec.Template.Annotations = map[string]string{

@@ -576,16 +576,7 @@ schedules: {report: ""}
 `, cluster.Name, stack.Kubeconfig, cluster.Context, stack.InfluxURL, stack.InfluxDatabase, filepath.Join(dir, "spool.db"))
 	_, base, _ := runHeadroomd(t, text, "gate-e2e.yaml")
 	eventually(t, time.Minute, 500*time.Millisecond, "headroomd ready", func(ctx context.Context) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("readyz: %s", resp.Status)
-		}
-		return nil
+		return getOK(ctx, base+"/readyz")
 	})
 
 	name := "gate" + rand.String(5)

@@ -170,16 +170,7 @@ func TestCrashLosesNothing(t *testing.T) {
 	first := run()
 	for _, path := range []string{"/readyz", "/livez"} {
 		eventually(t, 30*time.Second, 100*time.Millisecond, "headroomd "+path, func(ctx context.Context) error {
-			req, _ := http.NewRequestWithContext(ctx, http.MethodGet, "http://"+addr+path, nil)
-			resp, err := http.DefaultClient.Do(req)
-			if err != nil {
-				return err
-			}
-			resp.Body.Close()
-			if resp.StatusCode != http.StatusOK {
-				return fmt.Errorf("%s: %s", path, resp.Status)
-			}
-			return nil
+			return getOK(ctx, "http://"+addr+path)
 		})
 	}
 	var before float64

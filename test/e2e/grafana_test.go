@@ -11,7 +11,6 @@ import (
 	"testing"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/util/rand"
 	"k8s.io/client-go/kubernetes"
@@ -52,14 +51,7 @@ func TestGrafanaDashboardQueries(t *testing.T) {
 		t.Fatal(err)
 	}
 	ns := "grafana-" + rand.String(5)
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) }()
-	eventually(t, 30*time.Second, 200*time.Millisecond, "default service account", func(ctx context.Context) error {
-		_, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		return err
-	})
+	createNamespace(t, client, ns)
 	d := deployment("shop", 2, "200m", "512Mi")
 	d.Spec.Template.Annotations = map[string]string{localstack.AnnotationUsageCPU: "100m", localstack.AnnotationUsageMemory: "200Mi"}
 	if _, err := client.AppsV1().Deployments(ns).Create(ctx, d, metav1.CreateOptions{}); err != nil {

@@ -158,16 +158,7 @@ func startHeadroomdProcess(t *testing.T, text string) (base string, cmd *exec.Cm
 			t.Fatalf("headroomd exited: %v", cmd.ProcessState)
 		default:
 		}
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, base+"/readyz", nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("/readyz: %s", resp.Status)
-		}
-		return nil
+		return getOK(ctx, base+"/readyz")
 	})
 	return base, cmd
 }

@@ -54,18 +54,7 @@ func smokeCluster(t *testing.T, c localstack.ClusterState) {
 	}
 	ctx := t.Context()
 	ns := "smoke-" + rand.String(6)
-	if _, err := cs.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() {
-		_ = cs.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{})
-	})
-	// The namespace's default ServiceAccount is made by the controller-manager;
-	// pods are refused until it exists.
-	eventually(t, 30*time.Second, 200*time.Millisecond, "default service account", func(ctx context.Context) error {
-		_, err := cs.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		return err
-	})
+	createNamespace(t, cs, ns)
 
 	fits := deployment("fits", 3, "500m", "512Mi")
 	fits.Spec.Template.Annotations = map[string]string{

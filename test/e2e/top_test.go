@@ -34,14 +34,7 @@ func TestTop(t *testing.T) {
 	}
 	headroomCLI(t)
 	ns := "top-" + rand.String(5)
-	if _, err := client.CoreV1().Namespaces().Create(ctx, &corev1.Namespace{ObjectMeta: metav1.ObjectMeta{Name: ns}}, metav1.CreateOptions{}); err != nil {
-		t.Fatal(err)
-	}
-	defer func() { _ = client.CoreV1().Namespaces().Delete(context.Background(), ns, metav1.DeleteOptions{}) }()
-	eventually(t, 30*time.Second, 200*time.Millisecond, "default service account", func(ctx context.Context) error {
-		_, err := client.CoreV1().ServiceAccounts(ns).Get(ctx, "default", metav1.GetOptions{})
-		return err
-	})
+	createNamespace(t, client, ns)
 	d := deployment("shop", 2, "500m", "1Gi")
 	c := &d.Spec.Template.Spec.Containers[0]
 	c.Resources.Limits = corev1.ResourceList{corev1.ResourceCPU: resource.MustParse("1"), corev1.ResourceMemory: resource.MustParse("2Gi")}
