@@ -2,7 +2,6 @@ package main
 
 import (
 	"context"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -18,7 +17,6 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
-	"sigs.k8s.io/yaml"
 
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/config"
@@ -380,17 +378,7 @@ func skippedNote(skipped map[string]int) string {
 // printResult writes res as a table for people, or as the JSON or YAML of
 // capacity.Result, whose field names are the contract (docs/gate.md).
 func printResult(out io.Writer, format string, res *capacity.Result) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(res)
-	case "yaml":
-		b, err := yaml.Marshal(res)
-		if err != nil {
-			return err
-		}
-		_, err = out.Write(b)
+	if ok, err := writeStructured(out, format, res); ok {
 		return err
 	}
 	printCheckTable(out, res)

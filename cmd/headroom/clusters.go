@@ -1,7 +1,6 @@
 package main
 
 import (
-	"encoding/json"
 	"fmt"
 	"io"
 	"sort"
@@ -38,8 +37,8 @@ cpu and memory, and its pods. Requests are counted as kube-scheduler counts
 them (init containers, sidecars and pod overhead included).`,
 		Args: cobra.NoArgs,
 		RunE: func(cmd *cobra.Command, _ []string) error {
-			if o.output != "table" && o.output != "json" {
-				return usageError{fmt.Errorf("-o %q: want table or json", o.output)}
+			if err := oneOf("-o", o.output, "table", "json", "yaml"); err != nil {
+				return usageError{err}
 			}
 			return runClusters(cmd, o)
 		},
@@ -47,7 +46,7 @@ them (init containers, sidecars and pod overhead included).`,
 	f := cmd.Flags()
 	f.StringVar(&o.kubeconfig, "kubeconfig", "", "kubeconfig file (default: $KUBECONFIG or ~/.kube/config)")
 	f.StringSliceVar(&o.contexts, "context", nil, "kubeconfig contexts to show (default: all)")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
 	f.DurationVar(&o.timeout, "timeout", 20*time.Second, "time limit per cluster")
 	return cmd
 }
@@ -104,14 +103,10 @@ func runClusters(cmd *cobra.Command, o clustersOptions) error {
 		reports = append(reports, r)
 	}
 	out := cmd.OutOrStdout()
-	if o.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		if err := enc.Encode(reports); err != nil {
-			return err
-		}
-	} else {
+	if ok, err := writeStructured(out, o.output, reports); !ok {
 		printClusters(out, reports)
+	} else if err != nil {
+		return err
 	}
 	if failed > 0 {
 		return fmt.Errorf("%d of %d clusters could not be read", failed, len(reports))

@@ -2,7 +2,6 @@ package main
 
 import (
 	"cmp"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -102,7 +101,7 @@ of 5-minute steps takes about half a minute.`,
 	f.DurationVar(&o.step, "step", 0, "time between two rows of the CSV file, like 300s")
 	f.DurationSliceVar(&o.horizons, "horizons", []time.Duration{time.Hour, 6 * time.Hour, forecast.Day}, "horizons scored, each a multiple of --step")
 	f.DurationVar(&o.every, "every", 0, "time between two origins, a multiple of --step (default every step, at most 10,000 origins)")
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml (yaml: live forecasts only)")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
 	return cmd
 }
 
@@ -138,8 +137,6 @@ func (o forecastOptions) validate(set func(string) bool) error {
 		return errors.New("--column: required, the column of " + o.backtest + " to forecast")
 	case o.step <= 0:
 		return errors.New("--step: required and positive, the time between two rows (like 300s)")
-	case o.output != "table" && o.output != "json":
-		return fmt.Errorf("-o %q: want table or json", o.output)
 	case len(o.horizons) == 0:
 		return errors.New("--horizons: give at least one")
 	case o.every < 0 || o.every%o.step != 0:
@@ -150,7 +147,7 @@ func (o forecastOptions) validate(set func(string) bool) error {
 			return fmt.Errorf("--horizons: %v is not a positive multiple of --step %v", h, o.step)
 		}
 	}
-	return nil
+	return oneOf("-o", o.output, "table", "json", "yaml")
 }
 
 // runBacktest reads the series, backtests every method and prints the scores.
@@ -171,13 +168,13 @@ func runBacktest(w io.Writer, o forecastOptions) error {
 	if err != nil {
 		return fmt.Errorf("%s, column %s: %w", o.backtest, o.column, err)
 	}
-	if o.output == "json" {
-		return writeScoresJSON(w, scores)
+	if ok, err := writeStructured(w, o.output, scoresJSON(scores)); ok {
+		return err
 	}
 	return writeScoresTable(w, scores, o.horizons)
 }
 
-// scoreJSON is one line of `headroom forecast --backtest -o json`.
+// scoreJSON is one line of `headroom forecast --backtest -o json|yaml`.
 type scoreJSON struct {
 	Method  string   `json:"method"`
 	Horizon string   `json:"horizon"`
@@ -185,14 +182,12 @@ type scoreJSON struct {
 	MAPE    *float64 `json:"mape"` // percent; null when every actual value was zero
 }
 
-func writeScoresJSON(w io.Writer, scores []forecast.Score) error {
+func scoresJSON(scores []forecast.Score) []scoreJSON {
 	out := make([]scoreJSON, len(scores))
 	for i, sc := range scores {
 		out[i] = scoreJSON{Method: sc.Method, Horizon: horizonLabel(sc.Horizon), MAE: number(sc.MAE), MAPE: number(sc.MAPE)}
 	}
-	enc := json.NewEncoder(w)
-	enc.SetIndent("", "  ")
-	return enc.Encode(out)
+	return out
 }
 
 func number(v float64) *float64 {

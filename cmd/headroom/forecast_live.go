@@ -14,8 +14,6 @@ import (
 	"text/tabwriter"
 	"time"
 
-	"sigs.k8s.io/yaml"
-
 	"github.com/headroomhq/headroom/capacity/alert"
 	"github.com/headroomhq/headroom/capacity/history"
 )
@@ -55,17 +53,7 @@ func runLiveForecast(ctx context.Context, w io.Writer, o forecastOptions) error 
 	sortSeries(got.Learning, func(l alert.Learning) seriesID {
 		return seriesID{l.Cluster, l.Scope, l.Pool, l.Resource, l.Kind}
 	})
-	switch o.output {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(got)
-	case "yaml":
-		b, err := yaml.Marshal(got)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if ok, err := writeStructured(w, o.output, got); ok {
 		return err
 	}
 	return writeLiveTable(w, got)

@@ -125,7 +125,7 @@ func TestForecastUsageErrors(t *testing.T) {
 		{"step not a duration", []string{"--backtest", good, "--column", "cpu", "--step", "300"}, "--step"},
 		{"horizon not a multiple of the step", append([]string{"--backtest", good, "--horizons", "1h,7m"}, ok...), "--horizons: 7m0s is not a positive multiple of --step 5m0s"},
 		{"origins not a multiple of the step", append([]string{"--backtest", good, "--every", "7m"}, ok...), "--every 7m0s: must be a multiple of --step"},
-		{"unknown output", append([]string{"--backtest", good, "-o", "yaml"}, ok...), `-o "yaml": want table or json`},
+		{"unknown output", append([]string{"--backtest", good, "-o", "wide"}, ok...), `-o "wide": want table or json or yaml`},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {

@@ -2,7 +2,6 @@ package main
 
 import (
 	"bytes"
-	"encoding/json"
 	"fmt"
 	"io"
 	"os"
@@ -47,14 +46,14 @@ requests. CPU usage from /metrics/resource is a cumulative counter: one
 capture gives no rate, so cpu usage fields are absent from its points.`,
 		Args: cobra.ExactArgs(1),
 		RunE: func(cmd *cobra.Command, args []string) error {
-			if o.output != "table" && o.output != "json" {
-				return usageError{fmt.Errorf("-o %q: want table or json", o.output)}
+			if err := oneOf("-o", o.output, "table", "json", "yaml"); err != nil {
+				return usageError{err}
 			}
 			return runInspect(cmd.OutOrStdout(), args[0], o)
 		},
 	}
 	f := cmd.Flags()
-	f.StringVarP(&o.output, "output", "o", "table", "output format: table or json")
+	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
 	f.StringVar(&o.node, "node", "", "node name for /metrics/resource captures, which do not name their node (default: the file name)")
 	f.StringVar(&o.cluster, "cluster", "inspect", "cluster tag of the points")
 	f.StringVar(&o.pods, "pods", "", "a PodList (JSON or YAML) for labels, owners and requests")
@@ -144,10 +143,8 @@ func runInspect(out io.Writer, path string, o inspectOptions) error {
 			r.Points = append(r.Points, string(line))
 		}
 	}
-	if o.output == "json" {
-		enc := json.NewEncoder(out)
-		enc.SetIndent("", "  ")
-		return enc.Encode(r)
+	if ok, err := writeStructured(out, o.output, r); ok {
+		return err
 	}
 	tw := tabwriter.NewWriter(out, 0, 4, 2, ' ', 0)
 	fmt.Fprintf(tw, "file\t%s\n", r.File)

@@ -3,7 +3,6 @@ package main
 import (
 	"context"
 	"encoding/csv"
-	"encoding/json"
 	"errors"
 	"fmt"
 	"io"
@@ -20,7 +19,6 @@ import (
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	metricsclient "k8s.io/metrics/pkg/client/clientset/versioned"
-	"sigs.k8s.io/yaml"
 
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/collector"
@@ -241,18 +239,10 @@ func readTopInput(ctx context.Context, rc *rest.Config, name string, timeout tim
 }
 
 func writeTop(w io.Writer, format string, by capacity.TopBy, rows []capacity.TopRow) error {
-	switch format {
-	case "json":
-		enc := json.NewEncoder(w)
-		enc.SetIndent("", "  ")
-		return enc.Encode(rows)
-	case "yaml":
-		b, err := yaml.Marshal(rows)
-		if err != nil {
-			return err
-		}
-		_, err = w.Write(b)
+	if ok, err := writeStructured(w, format, rows); ok {
 		return err
+	}
+	switch format {
 	case "csv":
 		cw := csv.NewWriter(w)
 		_ = cw.Write([]string{"cluster", string(by), "nodes", "pods",
