@@ -21,6 +21,7 @@ import (
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/config"
 	"github.com/headroomhq/headroom/deployer/files"
+	"github.com/headroomhq/headroom/sink/webhook"
 )
 
 // Options configure one deploy (or reconfigure) of one app to one
@@ -384,7 +385,7 @@ func (o *Options) record(ctx context.Context, sum *Summary) {
 	if o.Config.Webhook == "" || o.DryRun {
 		return
 	}
-	if err := postJSON(ctx, o.Config.Webhook, sum); err != nil {
+	if err := webhook.Post(ctx, nil, o.Config.Webhook, sum); err != nil {
 		fmt.Fprintf(o.Out, "warning: the deploy record was not posted to the webhook: %v\n", err)
 	}
 }

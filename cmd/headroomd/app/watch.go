@@ -1,18 +1,16 @@
 package app
 
 import (
-	"bytes"
 	"context"
-	"encoding/json"
 	"fmt"
 	"log/slog"
 	"net/http"
-	"os"
 	"path/filepath"
 	"slices"
 	"strings"
 	"time"
 
+	"github.com/google/renameio/v2"
 	"github.com/robfig/cron/v3"
 
 	"github.com/headroomhq/headroom"
@@ -21,6 +19,7 @@ import (
 	"github.com/headroomhq/headroom/capacity/report"
 	"github.com/headroomhq/headroom/collector"
 	"github.com/headroomhq/headroom/config"
+	"github.com/headroomhq/headroom/sink/webhook"
 )
 
 // recordingSink stores a cycle's points durably, then hands them to the
@@ -89,12 +88,12 @@ func (w *watcher) report(ctx context.Context) {
 	md := w.render()
 	w.log.Info("capacity report", "report", md)
 	if f := w.cfg.Report.File; f != "" {
-		if err := writeAtomic(f, []byte(md)); err != nil {
+		if err := renameio.WriteFile(f, []byte(md), 0o644, renameio.WithTempDir(filepath.Dir(f))); err != nil {
 			w.log.Error("capacity report not written", "file", f, "err", err)
 		}
 	}
 	if u := w.cfg.Report.Webhook; u != "" {
-		if err := postReport(ctx, w.client, u, md); err != nil {
+		if err := webhook.Post(ctx, w.client, u, map[string]string{"text": md}); err != nil {
 			w.log.Error("capacity report not posted", "err", err)
 		}
 	}
@@ -120,42 +119,6 @@ func (w *watcher) render() string {
 		cs = append(cs, c)
 	}
 	return report.Markdown(w.now(), cs, w.cfg.Report.TopApps)
-}
-
-func writeAtomic(path string, b []byte) error {
-	tmp, err := os.CreateTemp(filepath.Dir(path), ".report-*")
-	if err != nil {
-		return err
-	}
-	defer os.Remove(tmp.Name())
-	if _, err := tmp.Write(b); err != nil {
-		tmp.Close()
-		return err
-	}
-	if err := tmp.Close(); err != nil {
-		return err
-	}
-	return os.Rename(tmp.Name(), path)
-}
-
-func postReport(ctx context.Context, client *http.Client, url, md string) error {
-	body, _ := json.Marshal(map[string]string{"text": md})
-	cctx, cancel := context.WithTimeout(ctx, 30*time.Second)
-	defer cancel()
-	req, err := http.NewRequestWithContext(cctx, http.MethodPost, url, bytes.NewReader(body))
-	if err != nil {
-		return err
-	}
-	req.Header.Set("Content-Type", "application/json")
-	resp, err := client.Do(req)
-	if err != nil {
-		return err
-	}
-	defer resp.Body.Close()
-	if resp.StatusCode/100 != 2 {
-		return fmt.Errorf("webhook answered %s", resp.Status)
-	}
-	return nil
 }
 
 // forecastHandler serves GET /api/v1/forecast[?cluster=C][&pool=P]: the
