@@ -181,14 +181,25 @@ func NewEvaluator(o EvaluatorOptions) *Evaluator {
 	return e
 }
 
-// SeriesForecast is the latest forecast of one series.
-type SeriesForecast struct {
+// SeriesID names a forecast series: one resource and kind of a whole
+// cluster or of one of its node pools.
+type SeriesID struct {
 	Cluster string `json:"cluster"`
 	// Scope is the whole cluster, or the node pool Pool.
 	Scope    history.Scope    `json:"scope"`
 	Pool     string           `json:"pool"`
 	Resource history.Resource `json:"resource"`
 	Kind     history.Kind     `json:"kind"`
+}
+
+// IDOf is the SeriesID of a history key (ScopeCluster or ScopePool).
+func IDOf(k history.Key) SeriesID {
+	return SeriesID{Cluster: k.Cluster, Scope: k.Scope, Pool: k.Name, Resource: k.Resource, Kind: k.Kind}
+}
+
+// SeriesForecast is the latest forecast of one series.
+type SeriesForecast struct {
+	SeriesID
 	// At is when it was made; Now the latest value, Allocatable the
 	// scope's allocatable now and Threshold the value the ETA is for.
 	At          time.Time `json:"at"`
@@ -232,11 +243,7 @@ func thin(f forecast.Forecast, n int) forecast.Forecast {
 
 // Learning is a series that holds too little history to be forecast yet.
 type Learning struct {
-	Cluster     string           `json:"cluster"`
-	Scope       history.Scope    `json:"scope"`
-	Pool        string           `json:"pool"`
-	Resource    history.Resource `json:"resource"`
-	Kind        history.Kind     `json:"kind"`
+	SeriesID
 	At          time.Time        `json:"at"`
 	Now         float64          `json:"now"`
 	Allocatable float64          `json:"allocatable"`
@@ -556,8 +563,7 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 		if math.IsNaN(latest) {
 			latest = 0 // nothing recorded yet; JSON has no NaN
 		}
-		return SeriesForecast{}, &Learning{Cluster: k.Cluster, Scope: k.Scope, Pool: k.Name, Resource: k.Resource,
-			Kind: k.Kind, At: now, Now: latest, Allocatable: alloc,
+		return SeriesForecast{}, &Learning{SeriesID: IDOf(k), At: now, Now: latest, Allocatable: alloc,
 			History: Seconds(time.Duration(observed) * step), Needs: Seconds(e.rules.MinHistory)}, nil
 	}
 	horizon := max(e.rules.Warning, 7*24*time.Hour) + step
@@ -602,7 +608,7 @@ func (e *Evaluator) forecastOne(k history.Key, alloc float64, now time.Time) (Se
 	}
 	threshold := pct / 100 * alloc
 	out := SeriesForecast{
-		Cluster: k.Cluster, Scope: k.Scope, Pool: k.Name, Resource: k.Resource, Kind: k.Kind, At: now,
+		SeriesID: IDOf(k), At: now,
 		Now: last(s), Allocatable: alloc, Threshold: threshold, Percent: pct,
 		In24h: at(f, now.Add(24*time.Hour)), In7d: at(f, now.Add(7*24*time.Hour)),
 		ETA: ETAOf(f.ETA(threshold, now)), Method: methodOf(sel.sel, trend),

@@ -22,8 +22,8 @@ func TestMarkdown(t *testing.T) {
 			{Namespace: "shop", App: "cart", Replicas: 3, Requested: history.Amounts{CPU: 1.5, Memory: 6 * gib}, Used: history.Amounts{CPU: 0.2, Memory: 1 * gib}},
 			{Namespace: "shop", App: "search", Replicas: 2, Requested: history.Amounts{CPU: 1, Memory: 2 * gib}, Used: history.Amounts{CPU: 0.9, Memory: 3 * gib}},
 		}},
-		Forecasts: []alert.SeriesForecast{{Cluster: "osl2", Scope: history.ScopePool, Pool: "general", Resource: history.Memory,
-			Kind: history.Requested, Now: 12 * gib, Percent: 90, In24h: alert.Range{Mean: 13 * gib}, In7d: alert.Range{Mean: 20 * gib},
+		Forecasts: []alert.SeriesForecast{{SeriesID: alert.SeriesID{Cluster: "osl2", Scope: history.ScopePool, Pool: "general", Resource: history.Memory,
+			Kind: history.Requested}, Now: 12 * gib, Percent: 90, In24h: alert.Range{Mean: 13 * gib}, In7d: alert.Range{Mean: 20 * gib},
 			ETA: alert.ETAOf(forecast.ETA{Expected: forecast.NotWithin, Earliest: forecast.NotWithin, Latest: forecast.NotWithin})}},
 	}
 	md := Markdown(now, []Cluster{c, {Name: "ksd1"}}, 1)

@@ -47,12 +47,8 @@ func runLiveForecast(ctx context.Context, w io.Writer, o forecastOptions) error 
 	got.Learning = slices.DeleteFunc(got.Learning, func(l alert.Learning) bool {
 		return !o.wants(l.Resource, l.Kind)
 	})
-	sortSeries(got.Forecasts, func(f alert.SeriesForecast) seriesID {
-		return seriesID{f.Cluster, f.Scope, f.Pool, f.Resource, f.Kind}
-	})
-	sortSeries(got.Learning, func(l alert.Learning) seriesID {
-		return seriesID{l.Cluster, l.Scope, l.Pool, l.Resource, l.Kind}
-	})
+	sortSeries(got.Forecasts, func(f alert.SeriesForecast) alert.SeriesID { return f.SeriesID })
+	sortSeries(got.Learning, func(l alert.Learning) alert.SeriesID { return l.SeriesID })
 	if ok, err := writeStructured(w, o.output, got); ok {
 		return err
 	}
@@ -63,26 +59,18 @@ func (o forecastOptions) wants(r history.Resource, k history.Kind) bool {
 	return (o.resource == "" || string(r) == o.resource) && (o.kind == "" || string(k) == o.kind)
 }
 
-type seriesID struct {
-	cluster  string
-	scope    history.Scope
-	pool     string
-	resource history.Resource
-	kind     history.Kind
-}
-
 // sortSeries orders by cluster, the cluster total before its pools, pool,
 // resource (cpu, memory, pods) and kind (requested, used).
-func sortSeries[T any](s []T, id func(T) seriesID) {
+func sortSeries[T any](s []T, id func(T) alert.SeriesID) {
 	rank := func(r history.Resource) int { return slices.Index(history.Resources, r) }
 	slices.SortStableFunc(s, func(a, b T) int {
 		x, y := id(a), id(b)
 		return cmp.Or(
-			cmp.Compare(x.cluster, y.cluster),
-			boolCompare(x.scope != history.ScopeCluster, y.scope != history.ScopeCluster),
-			cmp.Compare(x.pool, y.pool),
-			cmp.Compare(rank(x.resource), rank(y.resource)),
-			cmp.Compare(x.kind, y.kind))
+			cmp.Compare(x.Cluster, y.Cluster),
+			boolCompare(x.Scope != history.ScopeCluster, y.Scope != history.ScopeCluster),
+			cmp.Compare(x.Pool, y.Pool),
+			cmp.Compare(rank(x.Resource), rank(y.Resource)),
+			cmp.Compare(x.Kind, y.Kind))
 	})
 }
 
@@ -104,12 +92,12 @@ func writeLiveTable(w io.Writer, got liveForecast) error {
 		return err
 	}
 	type row struct {
-		id    seriesID
+		id    alert.SeriesID
 		cells string
 	}
 	var rows []row
 	for _, f := range got.Forecasts {
-		rows = append(rows, row{seriesID{f.Cluster, f.Scope, f.Pool, f.Resource, f.Kind}, fmt.Sprintf(
+		rows = append(rows, row{f.SeriesID, fmt.Sprintf(
 			"%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s\t%s",
 			f.Cluster, poolName(f.Scope, f.Pool), f.Resource, f.Kind,
 			withPercent(f.Resource, f.Now, f.Allocatable), short(f.Resource, f.Allocatable),
@@ -118,13 +106,13 @@ func writeLiveTable(w io.Writer, got liveForecast) error {
 			etaText(f.ETA), f.Method)})
 	}
 	for _, l := range got.Learning {
-		rows = append(rows, row{seriesID{l.Cluster, l.Scope, l.Pool, l.Resource, l.Kind}, fmt.Sprintf(
+		rows = append(rows, row{l.SeriesID, fmt.Sprintf(
 			"%s\t%s\t%s\t%s\t%s\t%s\t-\t-\t-\tlearning: %s of the %s of history a forecast needs\t-",
 			l.Cluster, poolName(l.Scope, l.Pool), l.Resource, l.Kind,
 			withPercent(l.Resource, l.Now, l.Allocatable), short(l.Resource, l.Allocatable),
 			alert.Human(time.Duration(l.History)), alert.Human(time.Duration(l.Needs)))})
 	}
-	sortSeries(rows, func(r row) seriesID { return r.id })
+	sortSeries(rows, func(r row) alert.SeriesID { return r.id })
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "CLUSTER\tPOOL\tRESOURCE\tKIND\tNOW\tALLOCATABLE\tIN 24H\tIN 7D\tTHRESHOLD\tETA [80% INTERVAL]\tMETHOD")
 	for _, r := range rows {

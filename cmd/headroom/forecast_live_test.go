@@ -27,22 +27,22 @@ func fakeHeadroomd(t *testing.T) (*httptest.Server, *string) {
 	at := time.Date(2026, 12, 2, 7, 0, 0, 0, time.UTC)
 	answer := liveForecast{
 		Forecasts: []alert.SeriesForecast{
-			{Cluster: "osl2", Scope: history.ScopePool, Pool: "general", Resource: history.Memory, Kind: history.Used,
+			{SeriesID: alert.SeriesID{Cluster: "osl2", Scope: history.ScopePool, Pool: "general", Resource: history.Memory, Kind: history.Used},
 				At: at, Now: 30 * gib, Allocatable: 48 * gib, Threshold: 43.2 * gib, Percent: 90,
 				In24h: alert.Range{Mean: 40 * gib, Lower: 38 * gib, Upper: 42 * gib},
 				In7d:  alert.Range{Mean: 60 * gib, Lower: 50 * gib, Upper: 70 * gib},
 				ETA: alert.ETAOf(forecast.ETA{Expected: 50 * time.Hour, Earliest: 30 * time.Hour, Latest: 70 * time.Hour,
 					Horizon: 7 * 24 * time.Hour}),
 				Method: "max(holt, trend) to 24h, trend after", History: alert.Seconds(3 * 24 * time.Hour)},
-			{Cluster: "osl2", Scope: history.ScopeCluster, Resource: history.CPU, Kind: history.Requested,
+			{SeriesID: alert.SeriesID{Cluster: "osl2", Scope: history.ScopeCluster, Resource: history.CPU, Kind: history.Requested},
 				At: at, Now: 12.5, Allocatable: 40, Threshold: 36, Percent: 90,
 				In24h: alert.Range{Mean: 12.5, Lower: 12, Upper: 13}, In7d: alert.Range{Mean: 12.5, Lower: 11, Upper: 14},
 				ETA: alert.ETAOf(forecast.ETA{Expected: forecast.NotWithin, Earliest: forecast.NotWithin,
 					Latest: forecast.NotWithin, Horizon: 7 * 24 * time.Hour}),
 				Method: "seasonal", History: alert.Seconds(3 * 24 * time.Hour)},
 		},
-		Learning: []alert.Learning{{Cluster: "ksd1", Scope: history.ScopePool, Pool: "db", Resource: history.CPU,
-			Kind: history.Requested, At: at, Now: 4, Allocatable: 16,
+		Learning: []alert.Learning{{SeriesID: alert.SeriesID{Cluster: "ksd1", Scope: history.ScopePool, Pool: "db", Resource: history.CPU,
+			Kind: history.Requested}, At: at, Now: 4, Allocatable: 16,
 			History: alert.Seconds(3*time.Hour + 10*time.Minute), Needs: alert.Seconds(24 * time.Hour)}},
 	}
 	var query string

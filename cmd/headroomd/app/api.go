@@ -193,11 +193,10 @@ func (a *readAPI) serveSeries(w http.ResponseWriter, r *http.Request) {
 		}
 		ans.Start, *dst = s.Start, nullable(s.Values)
 	}
-	match := func(cluster string, scope history.Scope, name string, r history.Resource) bool {
-		return cluster == key.Cluster && scope == key.Scope && (scope == history.ScopeCluster || name == key.Name) && r == res
-	}
+	// The evaluator's series of this scope and resource, by kind.
+	match := func(id alert.SeriesID) bool { return id == alert.IDOf(key.With(id.Kind)) }
 	for _, f := range a.ev.Forecasts() {
-		if match(f.Cluster, f.Scope, f.Pool, f.Resource) {
+		if match(f.SeriesID) {
 			p := f.Path()
 			ans.Forecasts[f.Kind] = forecastPath{Method: f.Method, At: f.At, Threshold: f.Threshold, Percent: f.Percent,
 				ETA: f.ETA, Start: p.Start, Step: p.Step.Seconds(),
@@ -205,7 +204,7 @@ func (a *readAPI) serveSeries(w http.ResponseWriter, r *http.Request) {
 		}
 	}
 	for _, l := range a.ev.Learning() {
-		if match(l.Cluster, l.Scope, l.Pool, l.Resource) {
+		if match(l.SeriesID) {
 			ans.Learning[l.Kind] = l
 		}
 	}
