@@ -244,9 +244,9 @@ func thin(f forecast.Forecast, n int) forecast.Forecast {
 // Learning is a series that holds too little history to be forecast yet.
 type Learning struct {
 	SeriesID
-	At          time.Time        `json:"at"`
-	Now         float64          `json:"now"`
-	Allocatable float64          `json:"allocatable"`
+	At          time.Time `json:"at"`
+	Now         float64   `json:"now"`
+	Allocatable float64   `json:"allocatable"`
 	// History is how much history the series holds, Needs how much it
 	// must hold to be forecast (forecast.min_history).
 	History Seconds `json:"history_seconds"`
