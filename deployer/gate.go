@@ -10,11 +10,10 @@ import (
 	"net/url"
 	"time"
 
-	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 
 	"github.com/headroomhq/headroom/capacity"
+	"github.com/headroomhq/headroom/collector"
 )
 
 // Gate checks that a workload fits a cluster, through its rollout, before
@@ -35,33 +34,9 @@ func (g LocalGate) Check(ctx context.Context, c *Cluster, workload runtime.Objec
 	if err != nil {
 		return nil, err
 	}
-	var nodes []*corev1.Node
-	opts := metav1.ListOptions{Limit: 500}
-	for {
-		l, err := c.Client.CoreV1().Nodes().List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("list nodes: %w", err)
-		}
-		for i := range l.Items {
-			nodes = append(nodes, &l.Items[i])
-		}
-		if opts.Continue = l.Continue; opts.Continue == "" {
-			break
-		}
-	}
-	var pods []*corev1.Pod
-	opts = metav1.ListOptions{Limit: 500, FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"}
-	for {
-		l, err := c.Client.CoreV1().Pods("").List(ctx, opts)
-		if err != nil {
-			return nil, fmt.Errorf("list pods: %w", err)
-		}
-		for i := range l.Items {
-			pods = append(pods, &l.Items[i])
-		}
-		if opts.Continue = l.Continue; opts.Continue == "" {
-			break
-		}
+	nodes, pods, err := collector.List(ctx, c.Client)
+	if err != nil {
+		return nil, err
 	}
 	return capacity.NewCluster(nodes, pods, capacity.Options{Name: c.Name, PoolLabels: g.PoolLabels}).Check(w, g.Policy), nil
 }

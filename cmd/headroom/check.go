@@ -16,9 +16,9 @@ import (
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/headroomhq/headroom/capacity"
+	"github.com/headroomhq/headroom/collector"
 	"github.com/headroomhq/headroom/config"
 )
 
@@ -259,27 +259,9 @@ func runCheck(cmd *cobra.Command, o checkOptions, req checkRequest) error {
 		}
 		ctx, cancel := context.WithTimeout(cmd.Context(), o.timeout)
 		defer cancel()
-		nodes, err = listPages(metav1.ListOptions{}, func(opts metav1.ListOptions) ([]corev1.Node, string, error) {
-			l, err := cs.CoreV1().Nodes().List(ctx, opts)
-			if err != nil {
-				return nil, "", err
-			}
-			return l.Items, l.Continue, nil
-		})
+		nodes, pods, err = collector.List(ctx, cs)
 		if err != nil {
-			return unknownError(fmt.Errorf("cluster %s: list nodes: %w", name, err))
-		}
-		// Terminated pods hold nothing; leaving them out spares the transfer.
-		pods, err = listPages(metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"},
-			func(opts metav1.ListOptions) ([]corev1.Pod, string, error) {
-				l, err := cs.CoreV1().Pods("").List(ctx, opts)
-				if err != nil {
-					return nil, "", err
-				}
-				return l.Items, l.Continue, nil
-			})
-		if err != nil {
-			return unknownError(fmt.Errorf("cluster %s: list pods: %w", name, err))
+			return unknownError(fmt.Errorf("cluster %s: %w", name, err))
 		}
 	}
 
@@ -291,29 +273,6 @@ func runCheck(cmd *cobra.Command, o checkOptions, req checkRequest) error {
 		return exitError{code: code} // the output says why
 	}
 	return nil
-}
-
-// listPageSize is how many objects one list request asks for, as kubectl's
-// chunking does, so that a large cluster's pods come in pieces the API
-// server serves from its cache.
-const listPageSize = 500
-
-// listPages lists every page of a list, list returning one page's items
-// and its continue token.
-func listPages[T any](opts metav1.ListOptions, list func(metav1.ListOptions) ([]T, string, error)) ([]*T, error) {
-	opts.Limit = listPageSize
-	var out []*T
-	for {
-		items, next, err := list(opts)
-		if err != nil {
-			return nil, err
-		}
-		out = append(out, ptrs(items)...)
-		if next == "" {
-			return out, nil
-		}
-		opts.Continue = next
-	}
 }
 
 // checkWorkload builds the workload the flags ask for: the manifest's, in

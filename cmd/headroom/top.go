@@ -186,26 +186,8 @@ func readTopInput(ctx context.Context, rc *rest.Config, name string, timeout tim
 	}
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	in.Nodes, err = listPages(metav1.ListOptions{}, func(opts metav1.ListOptions) ([]corev1.Node, string, error) {
-		l, err := cs.CoreV1().Nodes().List(ctx, opts)
-		if err != nil {
-			return nil, "", err
-		}
-		return l.Items, l.Continue, nil
-	})
-	if err != nil {
-		return in, "", fmt.Errorf("list nodes: %w", err)
-	}
-	in.Pods, err = listPages(metav1.ListOptions{FieldSelector: "status.phase!=Succeeded,status.phase!=Failed"},
-		func(opts metav1.ListOptions) ([]corev1.Pod, string, error) {
-			l, err := cs.CoreV1().Pods("").List(ctx, opts)
-			if err != nil {
-				return nil, "", err
-			}
-			return l.Items, l.Continue, nil
-		})
-	if err != nil {
-		return in, "", fmt.Errorf("list pods: %w", err)
+	if in.Nodes, in.Pods, err = collector.List(ctx, cs); err != nil {
+		return in, "", err
 	}
 	mc, err := metricsclient.NewForConfig(rc)
 	if err != nil {
