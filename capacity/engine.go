@@ -4,9 +4,11 @@ import (
 	"fmt"
 	"maps"
 	"math"
+	goruntime "runtime"
 	"slices"
 	"strconv"
 	"strings"
+	"sync"
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
@@ -169,10 +171,13 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 	// most often, with the range of all.
 	runs := []outcome{c.simulate(w, old, 0)}
 	if runs[0].s.tiesAcrossPools || len(old) > 0 {
-		for seed := uint64(1); seed <= tieRuns; seed++ {
-			runs = append(runs, c.simulate(w, old, seed))
-		}
+		runs = append(runs, c.simulateSeeds(w, old, tieRuns)...)
 	}
+	defer func() {
+		for _, o := range runs {
+			o.s.release() // nothing in res points into a simulation
+		}
+	}()
 	main := mostFrequent(runs)
 	res.ReplicasFit, res.ReplicasFitMin, res.ReplicasFitMax = main.fit, main.fit, main.fit
 	res.Rollout = main.rollout
@@ -234,6 +239,24 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 		}
 	}
 	return res
+}
+
+// simulateSeeds plays the deploy with seeds 1 to n, at most one simulation
+// per CPU at once: they share the Cluster, which they only read, and each
+// has its own state. The outcomes are in seed order.
+func (c *Cluster) simulateSeeds(w *Workload, old []int32, n int) []outcome {
+	out := make([]outcome, n)
+	var wg sync.WaitGroup
+	slots := make(chan struct{}, max(1, min(n, goruntime.GOMAXPROCS(0))))
+	for k := range out {
+		slots <- struct{}{}
+		wg.Go(func() {
+			defer func() { <-slots }()
+			out[k] = c.simulate(w, old, uint64(k+1))
+		})
+	}
+	wg.Wait()
+	return out
 }
 
 // mostFrequent is the run whose placement per pool came out most often;
@@ -583,6 +606,7 @@ func selfRepelsOnHost(t *tmpl) bool {
 // which needs an owning controller, does not apply.
 func (c *Cluster) Replay(pods []*corev1.Pod, seed uint64) []string {
 	s := c.newSim(seed)
+	defer s.release()
 	out := make([]string, len(pods))
 	for k, p := range pods {
 		t := c.compile(p, nil)

@@ -82,7 +82,9 @@ type Cluster struct {
 	// allocFlat holds every node's allocatable in the same layout; each
 	// cnode.alloc is a window on it, so the hot loops read memory in order.
 	allocFlat []int64
-	pending   int
+	// poolID numbers each node's pool, for the hot loops to compare.
+	poolID  []int32
+	pending int
 
 	mu         sync.Mutex
 	topologies map[string]*topology
@@ -135,6 +137,16 @@ func NewCluster(nodes []*corev1.Node, pods []*corev1.Pod, opts Options) *Cluster
 		c.nodes = append(c.nodes, cn)
 	}
 	c.order = zoneOrder(c.nodes)
+	c.poolID = make([]int32, len(c.nodes))
+	ids := map[string]int32{}
+	for i, n := range c.nodes {
+		id, ok := ids[n.pool]
+		if !ok {
+			id = int32(len(ids))
+			ids[n.pool] = id
+		}
+		c.poolID[i] = id
+	}
 
 	R := len(c.resources)
 	c.allocFlat = make([]int64, len(c.nodes)*R)

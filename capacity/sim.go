@@ -6,6 +6,7 @@ import (
 	"math/rand/v2"
 	"sort"
 	"strings"
+	"sync"
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -52,7 +53,21 @@ type sim struct {
 	scores   []int64
 	raw      [][]int64
 	fbuf     []float64
+	// resBufs back the tracked templates' per-node score caches.
+	resBufs []resBuf
+	pcg     rand.PCG
 }
+
+type resBuf struct {
+	score []int64
+	valid []bool
+}
+
+// sims holds simulations done with, for their buffers: a check of a large
+// cluster plays up to 1+tieRuns of them, each with a few arrays the size
+// of the cluster, and the garbage collector's work grows with what is
+// allocated.
+var sims sync.Pool
 
 // placed is a pod the simulation bound to a node.
 type placed struct {
@@ -61,18 +76,40 @@ type placed struct {
 	gone bool
 }
 
+// newSim starts a simulation of c, reusing the buffers of one released.
 func (c *Cluster) newSim(seed uint64) *sim {
-	s := &sim{
-		c: c, R: len(c.resources),
-		req:       append([]int64(nil), c.baseReq...),
-		nz:        append([][2]int64(nil), c.baseNZ...),
-		removed:   newBitset(len(c.pods)),
-		down:      make([]bool, len(c.nodes)),
-		rng:       rand.New(rand.NewPCG(seed, 0x9e3779b97f4a7c15)),
-		downCount: -1,
-		raw:       make([][]int64, 5),
+	s, _ := sims.Get().(*sim)
+	if s == nil {
+		s = &sim{raw: make([][]int64, 5)}
+		s.rng = rand.New(&s.pcg)
 	}
+	s.c, s.R = c, len(c.resources)
+	s.req = append(s.req[:0], c.baseReq...)
+	s.nz = append(s.nz[:0], c.baseNZ...)
+	s.removed = resize(s.removed, len(newBitset(len(c.pods))))
+	s.down = resize(s.down, len(c.nodes))
+	clear(s.placed) // drops the templates they point to
+	s.placed, s.tracked = s.placed[:0], s.tracked[:0]
+	s.pcg.Seed(seed, 0x9e3779b97f4a7c15)
+	s.start, s.downCount, s.tiesAcrossPools = 0, -1, false
 	return s
+}
+
+// release gives a simulation's buffers back once nothing reads it.
+func (s *sim) release() {
+	clear(s.tracked)
+	s.c, s.tracked = nil, s.tracked[:0]
+	sims.Put(s)
+}
+
+// resize returns b with n zero elements, reusing its array when it can.
+func resize[T any](b []T, n int) []T {
+	if cap(b) < n {
+		return make([]T, n)
+	}
+	b = b[:n]
+	clear(b)
+	return b
 }
 
 // track makes the simulation keep t's topology counts current, counting
@@ -86,8 +123,13 @@ func (s *sim) track(t *tmpl) {
 	}
 	t.exAnti = map[string]map[string]int32{}
 	t.affTotal = 0
-	t.resScore = make([]int64, len(s.c.nodes))
-	t.resValid = make([]bool, len(s.c.nodes))
+	k := len(s.tracked)
+	for len(s.resBufs) <= k {
+		s.resBufs = append(s.resBufs, resBuf{})
+	}
+	b := &s.resBufs[k]
+	b.score, b.valid = resize(b.score, len(s.c.nodes)), resize(b.valid, len(s.c.nodes))
+	t.resScore, t.resValid = b.score, b.valid
 	// Spread constraints count pods of t's namespace; inter-pod terms may
 	// look further, and then every pod is visited.
 	beyond := false
@@ -137,9 +179,11 @@ func (s *sim) countMatches(t *tmpl, p *corev1.Pod, terminating bool, n int32, de
 	}
 	set := labels.Set(p.Labels)
 	if p.Namespace == t.ns && !terminating {
-		for _, sp := range t.allSpreads() {
-			if d := sp.dom.of[n]; d >= 0 && sp.eligible[n] && sp.sel.Matches(set) {
-				sp.dom.count[d] += delta
+		for _, spreads := range [2][]*spread{t.hard, t.soft} { // allSpreads, without allocating
+			for _, sp := range spreads {
+				if d := sp.dom.of[n]; d >= 0 && sp.eligible[n] && sp.sel.Matches(set) {
+					sp.dom.count[d] += delta
+				}
 			}
 		}
 	}
@@ -460,8 +504,8 @@ func (s *sim) filter(t *tmpl, i int32, mins []int32, reasons map[string]int) boo
 			return fail(reasonAntiAffinity)
 		}
 	}
-	node := s.c.nodes[i].node
 	if len(t.exAnti) > 0 {
+		node := s.c.nodes[i].node
 		for key, m := range t.exAnti {
 			if v, ok := node.Labels[key]; ok && m[v] > 0 {
 				return fail(reasonExistingAnti)
@@ -540,24 +584,31 @@ func (s *sim) pick(t *tmpl) int32 {
 		addWeighted(total, raw, weightSpread)
 	}
 
+	// The best score; among equals, one at random, as selectHost does.
 	best, bestScore, ties := 0, total[0], 1
 	pools := false
+	poolID := s.c.poolID
 	for k := 1; k < len(f); k++ {
 		switch {
 		case total[k] > bestScore:
 			best, bestScore, ties, pools = k, total[k], 1, false
 		case total[k] == bestScore:
 			ties++
-			if s.c.nodes[f[k]].pool != s.c.nodes[f[best]].pool {
-				pools = true
-			}
-			if s.rng.IntN(ties) == 0 {
-				best = k
-			}
+			pools = pools || poolID[f[k]] != poolID[f[best]]
 		}
 	}
 	if pools {
 		s.tiesAcrossPools = true
+	}
+	if ties > 1 {
+		for nth, k := s.rng.IntN(ties), best; ; k++ {
+			if total[k] == bestScore {
+				if nth == 0 {
+					return f[k]
+				}
+				nth--
+			}
+		}
 	}
 	return f[best]
 }
@@ -607,29 +658,35 @@ func (s *sim) buf(i, n int) []int64 {
 // spreadScore is PodTopologySpread's score, normalized, into out.
 func (s *sim) spreadScore(t *tmpl, out []int64) {
 	f := s.feasible
+	// With the system's default constraints a node without a key's label
+	// is scored on the others; with the pod's own, it is ignored (scored 0).
 	requireAll := !t.softDefault
-	ignored := s.buf(1, len(f))
-	live := 0
-	for k, i := range f {
-		ignored[k] = 0
-		if requireAll {
+	var ignored []int64
+	live := len(f)
+	if requireAll {
+		ignored = s.buf(1, len(f))
+		live = 0
+		for k, i := range f {
+			ignored[k] = 0
 			for _, sp := range t.soft {
 				if sp.dom.of[i] < 0 {
 					ignored[k] = 1
 					break
 				}
 			}
-		}
-		if ignored[k] == 0 {
-			live++
+			if ignored[k] == 0 {
+				live++
+			}
 		}
 	}
+	skip := func(k int) bool { return ignored != nil && ignored[k] != 0 }
 	if cap(s.fbuf) < len(f) {
 		s.fbuf = make([]float64, len(f))
 	}
 	sum := s.fbuf[:len(f)]
 	clear(sum)
 	for _, sp := range t.soft {
+		of, count := sp.dom.of, sp.dom.count
 		size := live
 		if sp.key != corev1.LabelHostname {
 			// The scheduler sizes the topology by the values of the key on
@@ -638,8 +695,8 @@ func (s *sim) spreadScore(t *tmpl, out []int64) {
 			clear(seen)
 			size = 0
 			for k, i := range f {
-				d := sp.dom.of[i] + 1 // 0 for the absent label
-				if ignored[k] == 0 && seen[d] == 0 {
+				d := of[i] + 1 // 0 for the absent label
+				if seen[d] == 0 && !skip(k) {
 					seen[d] = 1
 					size++
 				}
@@ -648,23 +705,24 @@ func (s *sim) spreadScore(t *tmpl, out []int64) {
 		w := math.Log(float64(size + 2))
 		skew := float64(sp.maxSkew - 1)
 		for k, i := range f {
-			if d := sp.dom.of[i]; d >= 0 && ignored[k] == 0 {
-				sum[k] += float64(sp.dom.count[d])*w + skew
+			if d := of[i]; d >= 0 && !skip(k) {
+				sum[k] += float64(count[d])*w + skew
 			}
 		}
 	}
 	minS, maxS := int64(math.MaxInt64), int64(0)
 	for k := range f {
-		if ignored[k] != 0 {
+		if skip(k) {
 			continue
 		}
-		out[k] = int64(math.Round(sum[k]))
-		minS = min(minS, out[k])
-		maxS = max(maxS, out[k])
+		v := int64(math.Round(sum[k]))
+		out[k] = v
+		minS = min(minS, v)
+		maxS = max(maxS, v)
 	}
 	for k := range f {
 		switch {
-		case ignored[k] != 0:
+		case skip(k):
 			out[k] = 0
 		case maxS == 0:
 			out[k] = maxNodeScore
