@@ -10,8 +10,10 @@ help: ## list targets
 	@awk 'BEGIN{FS=":.*## "} /^[a-z-]+:.*## /{printf "  %-12s %s\n", $$1, $$2}' $(MAKEFILE_LIST)
 
 .PHONY: build
-build: ## build headroomd and headroom into bin/
-	$(GO) build -o bin/ ./cmd/...
+VERSION ?= $(shell git describe --tags --always --dirty 2>/dev/null || echo dev)
+
+build: ## build headroomd and headroom into bin/ (--version prints VERSION, git describe by default)
+	$(GO) build -ldflags "-X main.version=$(VERSION)" -o bin/ ./cmd/...
 
 .PHONY: lint
 lint: ## gofmt and go vet; fails on any finding
