@@ -86,9 +86,8 @@ func (c *Cluster) newSim(seed uint64) *sim {
 	s.c, s.R = c, len(c.resources)
 	s.req = append(s.req[:0], c.baseReq...)
 	s.nz = append(s.nz[:0], c.baseNZ...)
-	s.removed = resize(s.removed, len(newBitset(len(c.pods))))
+	s.removed = resize(s.removed, (len(c.pods)+63)/64) // a bitset's words
 	s.down = resize(s.down, len(c.nodes))
-	clear(s.placed) // drops the templates they point to
 	s.placed, s.tracked = s.placed[:0], s.tracked[:0]
 	s.pcg.Seed(seed, 0x9e3779b97f4a7c15)
 	s.start, s.downCount, s.tiesAcrossPools = 0, -1, false
@@ -96,9 +95,12 @@ func (c *Cluster) newSim(seed uint64) *sim {
 }
 
 // release gives a simulation's buffers back once nothing reads it.
+// Only simulations newSim made are released: a clone shares its original's
+// random source.
 func (s *sim) release() {
-	clear(s.tracked)
-	s.c, s.tracked = nil, s.tracked[:0]
+	clear(s.tracked) // drops the templates (copied pods, per-node arrays)
+	clear(s.placed)
+	s.c, s.tracked, s.placed = nil, s.tracked[:0], s.placed[:0]
 	sims.Put(s)
 }
 

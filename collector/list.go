@@ -5,6 +5,7 @@ import (
 	"fmt"
 
 	corev1 "k8s.io/api/core/v1"
+	"k8s.io/apimachinery/pkg/api/meta"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
 	"k8s.io/client-go/kubernetes"
@@ -20,15 +21,18 @@ const listPageSize = 500
 // (terminated pods hold nothing; leaving them out spares the transfer), in
 // pages, once: what `headroom check`, `headroom top` and the deploy gate
 // read where no informer runs. An expired continue token falls back to a
-// full list, as client-go's pager does.
+// full list, as client-go's pager.List does.
 func List(ctx context.Context, cs kubernetes.Interface) (nodes []*corev1.Node, pods []*corev1.Pod, err error) {
 	list := func(what string, opts metav1.ListOptions, page func(context.Context, metav1.ListOptions) (runtime.Object, error), each func(runtime.Object)) error {
 		p := pager.New(pager.ListPageFunc(page))
 		p.PageSize = listPageSize
-		if err := p.EachListItem(ctx, opts, func(o runtime.Object) error { each(o); return nil }); err != nil {
+		// List, not EachListItem: only List starts over with a full list
+		// when a continue token has expired (410 Gone).
+		l, _, err := p.List(ctx, opts)
+		if err != nil {
 			return fmt.Errorf("list %s: %w", what, err)
 		}
-		return nil
+		return meta.EachListItem(l, func(o runtime.Object) error { each(o); return nil })
 	}
 	err = list("nodes", metav1.ListOptions{}, func(ctx context.Context, opts metav1.ListOptions) (runtime.Object, error) {
 		return cs.CoreV1().Nodes().List(ctx, opts)

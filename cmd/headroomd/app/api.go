@@ -38,7 +38,11 @@ func (a *readAPI) register(mux *http.ServeMux) {
 	mux.HandleFunc("GET /api/v1/series", a.serveSeries)
 	mux.HandleFunc("GET /api/v1/top", a.serveTop)
 	mux.HandleFunc("GET /api/v1/checks", func(w http.ResponseWriter, _ *http.Request) {
-		writeJSON(w, http.StatusOK, map[string]any{"checks": a.decisions()})
+		checks := a.decisions()
+		if checks == nil {
+			checks = []Decision{} // [] in JSON, not null
+		}
+		writeJSON(w, http.StatusOK, map[string]any{"checks": checks})
 	})
 }
 
@@ -129,6 +133,7 @@ type forecastPath struct {
 
 type seriesAnswer struct {
 	Cluster  string           `json:"cluster"`
+	Scope    history.Scope    `json:"scope"`
 	Pool     string           `json:"pool"`
 	Resource history.Resource `json:"resource"`
 	Start    time.Time        `json:"start"`
@@ -146,9 +151,10 @@ type seriesAnswer struct {
 
 // serveSeries answers GET /api/v1/series?cluster=C[&pool=P][&resource=R][&range=D]:
 // the requested, used and allocatable R (cpu, memory or pods; cpu by
-// default) of the cluster or one pool over the last D (6h by default, at
-// most the history's retention), at most seriesPoints steps, with the
-// latest forecasts.
+// default) of the cluster, or of pool P when the parameter is given (pool=
+// is the nodes without a pool label), over the last D (6h by default; a
+// longer range than the history keeps is cut to it), at most seriesPoints
+// steps, with the latest forecasts.
 func (a *readAPI) serveSeries(w http.ResponseWriter, r *http.Request) {
 	q := r.URL.Query()
 	bad := func(err error) { writeJSON(w, http.StatusBadRequest, map[string]string{"error": err.Error()}) }
@@ -167,10 +173,11 @@ func (a *readAPI) serveSeries(w http.ResponseWriter, r *http.Request) {
 	}
 	span := 6 * time.Hour
 	if v := q.Get("range"); v != "" {
-		if span, err = time.ParseDuration(v); err != nil || span < a.step || span > a.retention {
-			bad(fmt.Errorf("range %q: want a duration from %s to %s (the history's step and retention)", v, a.step, a.retention))
+		if span, err = time.ParseDuration(v); err != nil || span < a.step {
+			bad(fmt.Errorf("range %q: want a duration of at least %s, the history's step", v, a.step))
 			return
 		}
+		span = min(span, a.retention)
 	}
 	// The smallest multiple of the history's step that keeps the answer
 	// within seriesPoints.
@@ -179,10 +186,10 @@ func (a *readAPI) serveSeries(w http.ResponseWriter, r *http.Request) {
 	from := now.Add(-span)
 	pool := q.Get("pool")
 	key := history.Key{Cluster: c.Name(), Scope: history.ScopeCluster, Resource: res}
-	if pool != "" {
+	if q.Has("pool") {
 		key.Scope, key.Name = history.ScopePool, pool
 	}
-	ans := seriesAnswer{Cluster: c.Name(), Pool: pool, Resource: res, Step: step.Seconds(),
+	ans := seriesAnswer{Cluster: c.Name(), Scope: key.Scope, Pool: key.Name, Resource: res, Step: step.Seconds(),
 		Forecasts: map[history.Kind]forecastPath{}, Learning: map[history.Kind]alert.Learning{}}
 	for kind, dst := range map[history.Kind]*[]*float64{history.Requested: &ans.Requested,
 		history.Used: &ans.Used, history.Allocatable: &ans.Allocatable} {
@@ -251,7 +258,9 @@ func (a *readAPI) serveTop(w http.ResponseWriter, r *http.Request) {
 				writeJSON(w, http.StatusNotFound, map[string]string{"error": err.Error()})
 				return
 			}
-			clusters = append(clusters, c)
+			if !slices.Contains(clusters, c) { // each cluster once, however often named
+				clusters = append(clusters, c)
+			}
 		}
 	}
 	ans := TopAnswer{Rows: []capacity.TopRow{}, Warnings: []string{}}

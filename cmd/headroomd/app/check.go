@@ -8,7 +8,6 @@ import (
 	"log/slog"
 	"net/http"
 	"runtime"
-	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -95,7 +94,7 @@ func (d *decisions) add(x Decision) {
 func (d *decisions) latest() []Decision {
 	d.mu.Lock()
 	defer d.mu.Unlock()
-	return slices.Clone(d.list)
+	return append([]Decision{}, d.list...) // [] in JSON when empty, not null
 }
 
 func newCheckHandler(clusters map[string]gateCluster, policy capacity.Policy, reg prometheus.Registerer, log *slog.Logger) *checkHandler {

@@ -94,15 +94,17 @@ function chart(series, unit) {
     fc[kind] = { f, pts };
   }
 
+  // The scale holds the history, the thresholds and the forecasts' means;
+  // a band wider than that (a forecast from little history) is cut at the top.
   let ymax = 0;
   for (const rs of Object.values(hist)) for (const r of rs) for (const [, v] of r) ymax = Math.max(ymax, v);
   for (const { f, pts } of Object.values(fc)) {
     ymax = Math.max(ymax, f.threshold);
-    for (const p of pts) ymax = Math.max(ymax, p[3]);
+    for (const p of pts) ymax = Math.max(ymax, p[1]);
   }
   ymax = ymax > 0 ? ymax * 1.08 : 1;
   const sx = (t) => L + ((t - x0) / (x1 - x0)) * (W - L - R);
-  const sy = (v) => T + (1 - v / ymax) * (H - T - B);
+  const sy = (v) => T + (1 - Math.min(Math.max(v, 0), ymax) / ymax) * (H - T - B);
   const path = (pts) => pts.map(([t, v], i) => `${i ? "L" : "M"}${sx(t).toFixed(1)},${sy(v).toFixed(1)}`).join("");
 
   for (let i = 0; i <= 4; i++) {
@@ -150,13 +152,28 @@ function etaLine(kind, series, unit) {
     el("span", { class: "muted" }, ` · ${f.method}`));
 }
 
+// scopeName names the whole cluster (pool null) or a pool ("" is the
+// nodes without a pool label).
+function scopeName(pool) {
+  if (pool === null) return "whole cluster";
+  return pool === "" ? "nodes without a pool label" : "pool " + pool;
+}
+
 async function scopeChart(cluster, pool, resource, range) {
   const q = new URLSearchParams({ cluster, resource, range });
-  if (pool) q.set("pool", pool);
-  const series = await getJSON("/api/v1/series?" + q);
+  if (pool !== null) q.set("pool", pool);
+  const title = `${scopeName(pool)} · ${resource}`;
+  const attrs = { class: "chart", "data-scope": pool === null ? "(all)" : pool, "data-resource": resource };
+  let series;
+  try {
+    series = await getJSON("/api/v1/series?" + q);
+  } catch (err) {
+    // One chart that cannot be read leaves the others drawn.
+    return el("div", attrs, el("div", { class: "title" }, title), el("div", { class: "error" }, err.message));
+  }
   const unit = UNITS[resource];
-  return el("div", { class: "chart", "data-scope": pool || "(all)", "data-resource": resource },
-    el("div", { class: "title" }, `${pool ? "pool " + pool : "whole cluster"} · ${resource}`),
+  return el("div", attrs,
+    el("div", { class: "title" }, title),
     chart(series, unit),
     etaLine("requested", series, unit),
     etaLine("used", series, unit));
@@ -197,6 +214,7 @@ function topTable(title, rows, key) {
 }
 
 function renderChecks(checks) {
+  checks = checks || [];
   const body = document.querySelector("#checks tbody");
   body.replaceChildren();
   document.getElementById("checks-empty").hidden = checks.length > 0;
@@ -223,28 +241,41 @@ async function renderCluster(c, range) {
       el("span", { class: "badge " + (fresh ? "ok" : "stale") }, c.synced ? `last cycle ${ago(c.last_success)}` : "informers not synced"),
       c.total ? el("span", { class: "muted" }, `${c.total.nodes} nodes · ${UNITS.cpu.fmt(c.total.requested.cpu)} of ${UNITS.cpu.fmt(c.total.allocatable.cpu)} cpu requested · ${bytes(c.total.requested.memory)} of ${bytes(c.total.allocatable.memory)} memory requested`) : null),
     legend());
-  const scopes = [""].concat(c.pools.map((p) => p.name));
+  const scopes = [null].concat(c.pools.map((p) => p.name));
   const charts = await Promise.all(scopes.flatMap((pool) => ["cpu", "memory"].map((r) => scopeChart(c.name, pool, r, range))));
   s.append(el("div", { class: "scopes" }, ...charts));
-  const top = await getJSON("/api/v1/top?" + new URLSearchParams({ by: "app", cluster: c.name }));
+  let top;
+  try {
+    top = await getJSON("/api/v1/top?" + new URLSearchParams({ by: "app", cluster: c.name }));
+  } catch (err) {
+    s.append(el("div", { class: "error" }, "Top apps: " + err.message));
+    return s;
+  }
   s.append(el("div", { class: "tops" },
     topTable("Top apps by requests", top.rows, (r) => r.cpu.requests / Math.max(r.cpu.allocatable, 1e-9) + r.memory.requests / Math.max(r.memory.allocatable, 1)),
     topTable("Top apps by usage", top.rows, (r) => (r.cpu.usage ?? 0) / Math.max(r.cpu.allocatable, 1e-9) + (r.memory.usage ?? 0) / Math.max(r.memory.allocatable, 1))));
   return s;
 }
 
+// latestRefresh numbers refreshes, so that one overtaken by a newer one (a
+// range chosen while the periodic refresh runs) does not draw over it.
+let latestRefresh = 0;
+
 async function refresh() {
+  const me = ++latestRefresh;
   const range = document.getElementById("range").value;
   const errBox = document.getElementById("error");
   try {
     const [{ clusters }, { checks }] = await Promise.all([getJSON("/api/v1/clusters"), getJSON("/api/v1/checks")]);
+    const sections = await Promise.all((clusters || []).map((c) => renderCluster(c, range)));
+    if (me !== latestRefresh) return;
     renderChecks(checks);
-    const sections = await Promise.all(clusters.map((c) => renderCluster(c, range)));
     document.getElementById("clusters").replaceChildren(...sections);
     document.getElementById("updated").textContent = "updated " + new Date().toLocaleTimeString();
     errBox.hidden = true;
     document.body.dataset.ready = "1";
   } catch (err) {
+    if (me !== latestRefresh) return;
     // Shown on the page; the next refresh tries again.
     errBox.textContent = "Could not read headroomd: " + err.message;
     errBox.hidden = false;
