@@ -169,9 +169,16 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 	// Where the scheduler's random tie-breaking can change the answer, the
 	// deploy is played with other seeds too: the result is the split seen
 	// most often, with the range of all.
-	runs := []outcome{c.simulate(w, old, 0)}
+	// The new pods' template, counted once on the cluster as it is: each
+	// simulation starts from a fork of it.
+	base := c.newTemplate(w)
+	scratch := c.newSim(0)
+	scratch.track(base)
+	scratch.release()
+	base.resScore, base.resValid = nil, nil
+	runs := []outcome{c.simulate(base, w, old, 0)}
 	if runs[0].s.tiesAcrossPools || len(old) > 0 {
-		runs = append(runs, c.simulateSeeds(w, old, tieRuns)...)
+		runs = append(runs, c.simulateSeeds(base, w, old, tieRuns)...)
 	}
 	defer func() {
 		for _, o := range runs {
@@ -244,7 +251,7 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 // simulateSeeds plays the deploy with seeds 1 to n, at most one simulation
 // per CPU at once: they share the Cluster, which they only read, and each
 // has its own state. The outcomes are in seed order.
-func (c *Cluster) simulateSeeds(w *Workload, old []int32, n int) []outcome {
+func (c *Cluster) simulateSeeds(base *tmpl, w *Workload, old []int32, n int) []outcome {
 	out := make([]outcome, n)
 	var wg sync.WaitGroup
 	slots := make(chan struct{}, max(1, min(n, goruntime.GOMAXPROCS(0))))
@@ -252,7 +259,7 @@ func (c *Cluster) simulateSeeds(w *Workload, old []int32, n int) []outcome {
 		slots <- struct{}{}
 		wg.Go(func() {
 			defer func() { <-slots }()
-			out[k] = c.simulate(w, old, uint64(k+1))
+			out[k] = c.simulate(base, w, old, uint64(k+1))
 		})
 	}
 	wg.Wait()
@@ -343,10 +350,10 @@ func (c *Cluster) newTemplate(w *Workload) *tmpl {
 
 // simulate plays the deploy once: a first deploy places the replicas; an
 // update rolls them as the workload's controller would.
-func (c *Cluster) simulate(w *Workload, old []int32, seed uint64) outcome {
+func (c *Cluster) simulate(base *tmpl, w *Workload, old []int32, seed uint64) outcome {
 	s := c.newSim(seed)
-	t := c.newTemplate(w)
-	s.track(t)
+	t := base.fork()
+	s.adopt(t)
 	o := outcome{s: s, t: t, pools: map[string]int{}}
 	var mine []int
 	schedule := func() bool {

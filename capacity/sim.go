@@ -125,13 +125,7 @@ func (s *sim) track(t *tmpl) {
 	}
 	t.exAnti = map[string]map[string]int32{}
 	t.affTotal = 0
-	k := len(s.tracked)
-	for len(s.resBufs) <= k {
-		s.resBufs = append(s.resBufs, resBuf{})
-	}
-	b := &s.resBufs[k]
-	b.score, b.valid = resize(b.score, len(s.c.nodes)), resize(b.valid, len(s.c.nodes))
-	t.resScore, t.resValid = b.score, b.valid
+	s.giveScores(t)
 	// Spread constraints count pods of t's namespace; inter-pod terms may
 	// look further, and then every pod is visited.
 	beyond := false
@@ -165,6 +159,25 @@ func (s *sim) track(t *tmpl) {
 		}
 	}
 	s.tracked = append(s.tracked, t)
+}
+
+// adopt tracks t, whose counts are already those of this simulation's
+// state: a fork of a template tracked on an untouched simulation of the
+// same cluster, adopted by another untouched one. It spares recounting.
+func (s *sim) adopt(t *tmpl) {
+	s.giveScores(t)
+	s.tracked = append(s.tracked, t)
+}
+
+// giveScores backs t's per-node score cache with the simulation's buffers.
+func (s *sim) giveScores(t *tmpl) {
+	k := len(s.tracked)
+	for len(s.resBufs) <= k {
+		s.resBufs = append(s.resBufs, resBuf{})
+	}
+	b := &s.resBufs[k]
+	b.score, b.valid = resize(b.score, len(s.c.nodes)), resize(b.valid, len(s.c.nodes))
+	t.resScore, t.resValid = b.score, b.valid
 }
 
 // count adds delta for pod p on node n to t's counts. from is p's compiled

@@ -2,6 +2,7 @@ package capacity
 
 import (
 	"fmt"
+	"maps"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -59,6 +60,38 @@ type tmpl struct {
 	// the template, valid until something lands on or leaves the node.
 	resScore []int64
 	resValid []bool
+}
+
+// fork copies t with counts of its own (topology domains, exAnti,
+// affTotal), equal to t's now; what compile resolved is shared, read only.
+func (t *tmpl) fork() *tmpl {
+	n := *t
+	forkSpreads := func(in []*spread) []*spread {
+		out := make([]*spread, len(in))
+		for i, sp := range in {
+			c := *sp
+			c.dom = &domains{topology: sp.dom.topology, count: append([]int32(nil), sp.dom.count...)}
+			out[i] = &c
+		}
+		return out
+	}
+	forkTerms := func(in []*podTerm) []*podTerm {
+		out := make([]*podTerm, len(in))
+		for i, pt := range in {
+			c := *pt
+			c.dom = &domains{topology: pt.dom.topology, count: append([]int32(nil), pt.dom.count...)}
+			out[i] = &c
+		}
+		return out
+	}
+	n.hard, n.soft = forkSpreads(t.hard), forkSpreads(t.soft)
+	n.anti, n.affinity = forkTerms(t.anti), forkTerms(t.affinity)
+	n.exAnti = make(map[string]map[string]int32, len(t.exAnti))
+	for k, m := range t.exAnti {
+		n.exAnti[k] = maps.Clone(m)
+	}
+	n.resScore, n.resValid = nil, nil
+	return &n
 }
 
 func (t *tmpl) allSpreads() []*spread {
