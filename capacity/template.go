@@ -3,6 +3,7 @@ package capacity
 import (
 	"fmt"
 	"maps"
+	"slices"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -66,32 +67,28 @@ type tmpl struct {
 // affTotal), equal to t's now; what compile resolved is shared, read only.
 func (t *tmpl) fork() *tmpl {
 	n := *t
-	forkSpreads := func(in []*spread) []*spread {
-		out := make([]*spread, len(in))
-		for i, sp := range in {
-			c := *sp
-			c.dom = &domains{topology: sp.dom.topology, count: append([]int32(nil), sp.dom.count...)}
-			out[i] = &c
-		}
-		return out
-	}
-	forkTerms := func(in []*podTerm) []*podTerm {
-		out := make([]*podTerm, len(in))
-		for i, pt := range in {
-			c := *pt
-			c.dom = &domains{topology: pt.dom.topology, count: append([]int32(nil), pt.dom.count...)}
-			out[i] = &c
-		}
-		return out
-	}
-	n.hard, n.soft = forkSpreads(t.hard), forkSpreads(t.soft)
-	n.anti, n.affinity = forkTerms(t.anti), forkTerms(t.affinity)
+	n.hard, n.soft = forkAll(t.hard, func(s *spread) **domains { return &s.dom }),
+		forkAll(t.soft, func(s *spread) **domains { return &s.dom })
+	n.anti, n.affinity = forkAll(t.anti, func(p *podTerm) **domains { return &p.dom }),
+		forkAll(t.affinity, func(p *podTerm) **domains { return &p.dom })
 	n.exAnti = make(map[string]map[string]int32, len(t.exAnti))
 	for k, m := range t.exAnti {
 		n.exAnti[k] = maps.Clone(m)
 	}
 	n.resScore, n.resValid = nil, nil
 	return &n
+}
+
+// forkAll copies each constraint of in, each with counts of its own.
+func forkAll[T any](in []*T, dom func(*T) **domains) []*T {
+	out := make([]*T, len(in))
+	for i, x := range in {
+		c := *x
+		d := dom(&c)
+		*d = &domains{topology: (*d).topology, count: slices.Clone((*d).count)}
+		out[i] = &c
+	}
+	return out
 }
 
 func (t *tmpl) allSpreads() []*spread {

@@ -117,9 +117,13 @@ func Run(ctx context.Context, opts Options) error {
 	if opts.Listening != nil {
 		opts.Listening(ln.Addr().String())
 	}
-	gate := map[string]gateCluster{}
+	pools := map[string][]string{}
 	for i, c := range clusters {
-		gate[c.Name()] = gateCluster{source: c, poolLabels: cfg.Clusters[i].Effective(cfg.Collection).PoolLabels}
+		pools[c.Name()] = cfg.Clusters[i].Effective(cfg.Collection).PoolLabels
+	}
+	gate := map[string]gateCluster{}
+	for _, c := range clusters {
+		gate[c.Name()] = gateCluster{source: c, poolLabels: pools[c.Name()]}
 	}
 	check := newCheckHandler(gate, capacity.PolicyOf(cfg.Gate.Policy), reg, log.With("component", "gate"))
 	started := time.Now()
@@ -136,10 +140,6 @@ func Run(ctx context.Context, opts Options) error {
 	mux := handler(reg, clusters, check, started, cfg.LivenessStaleAfter())
 	mux.Handle("GET /api/v1/forecast", forecastHandler(ev, watch.clusters))
 	mux.Handle("GET /api/v1/alerts", alertsHandler(ev))
-	pools := map[string][]string{}
-	for i, c := range clusters {
-		pools[c.Name()] = cfg.Clusters[i].Effective(cfg.Collection).PoolLabels
-	}
 	api := &readAPI{clusters: clusters, poolLabels: pools, hist: hist, rec: rec, ev: ev,
 		decisions: check.recent.latest, step: cfg.History.Step.Duration(),
 		retention: cfg.History.Retention.Duration(), now: time.Now}
