@@ -51,9 +51,9 @@ func nodePath(node *corev1.Node, endpoint string) string {
 
 func decodeBody(body []byte, endpoint, node string, now time.Time) (*decode.Result, error) {
 	if endpoint == EndpointSummary {
-		return decode.Summary(bytes.NewReader(body))
+		return decode.SummaryBytes(body)
 	}
-	return decode.ResourceMetrics(bytes.NewReader(body), node, now)
+	return decode.ResourceMetricsBytes(body, node, now)
 }
 
 // KubeletScraper reads each node's kubelet directly, as metrics-server does:
@@ -116,6 +116,9 @@ func (k *KubeletScraper) ScrapeNode(ctx context.Context, node *corev1.Node) (*de
 	buf := bodyBuffers.Get().(*bytes.Buffer)
 	defer putBodyBuffer(buf)
 	buf.Reset()
+	if n := resp.ContentLength; n > 0 && n <= maxResponseBytes {
+		buf.Grow(int(n) + bytes.MinRead) // one allocation, not a doubling series
+	}
 	if _, err := buf.ReadFrom(io.LimitReader(resp.Body, maxResponseBytes)); err != nil {
 		return nil, fmt.Errorf("node %s: read %s: %w", node.Name, url, err)
 	}

@@ -48,6 +48,12 @@ func ResourceMetrics(r io.Reader, nodeName string, defaultTime time.Time) (*Resu
 	return decodeResource(b, nodeName, defaultTime)
 }
 
+// ResourceMetricsBytes is ResourceMetrics over a response already in
+// memory; the result does not refer to b, which the caller may reuse.
+func ResourceMetricsBytes(b []byte, nodeName string, defaultTime time.Time) (*Result, error) {
+	return decodeResource(b, nodeName, defaultTime)
+}
+
 func decodeResource(b []byte, nodeName string, defaultTime time.Time) (*Result, error) {
 	// One container_cpu line per container: size the tables once.
 	n := bytes.Count(b, []byte(containerCPUName+"{"))

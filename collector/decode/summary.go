@@ -28,6 +28,10 @@ func Summary(r io.Reader) (*Result, error) {
 	return decodeSummary(b)
 }
 
+// SummaryBytes is Summary over a response already in memory; the result
+// does not refer to b, which the caller may reuse.
+func SummaryBytes(b []byte) (*Result, error) { return decodeSummary(b) }
+
 // The parts of stats/v1alpha1 this package reads. Pointers tell an absent
 // section or value from a zero one.
 type (

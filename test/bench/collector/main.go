@@ -141,20 +141,33 @@ server: {listen: %s}
 	if err := waitFor(ctx, 5*time.Minute, func() bool { v, _ := counter(metrics, "headroom_collector_cycles_total"); return v >= 2 }); err != nil {
 		return "", fmt.Errorf("headroomd warm-up: %w", err)
 	}
+	window := time.Duration(cycles) * interval
+	profiled := make(chan struct{})
+	if out := os.Getenv("HEADROOM_BENCH_PROFILE"); out != "" {
+		// The CPU profile covers the measured window, so it shows where
+		// the measured CPU-seconds went; the allocation profile is taken
+		// after it.
+		go func() {
+			defer close(profiled)
+			base := "http://" + listen + "/debug/pprof/"
+			saveProfile(fmt.Sprintf("%sprofile?seconds=%d", base, int(window.Seconds())), fmt.Sprintf("%s.%d.cpu", out, nodes))
+			saveProfile(base+"allocs", fmt.Sprintf("%s.%d.allocs", out, nodes))
+		}()
+	} else {
+		close(profiled)
+	}
 	hd0, ms0 := cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
 	c0, _ := counter(metrics, "headroom_collector_cycles_total")
 	w0, _ := counter(metrics, "headroom_sink_points_written_total")
 	select {
 	case <-ctx.Done():
 		return "", ctx.Err()
-	case <-time.After(time.Duration(cycles) * interval):
+	case <-time.After(window):
 	}
 	hd1, ms1 := cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
 	c1, _ := counter(metrics, "headroom_collector_cycles_total")
 	w1, _ := counter(metrics, "headroom_sink_points_written_total")
-	if out := os.Getenv("HEADROOM_BENCH_PROFILE"); out != "" { // after the window: not measured
-		saveProfile("http://"+listen+"/debug/pprof/profile?seconds=30", fmt.Sprintf("%s.%d", out, nodes))
-	}
+	<-profiled
 	hdCycles := c1 - c0
 	if hdCycles <= 0 || w1 <= w0 {
 		return "", fmt.Errorf("headroomd ran %v cycles and wrote %v points in the window", hdCycles, w1-w0)
