@@ -1,7 +1,6 @@
 package collector
 
 import (
-	"bytes"
 	"fmt"
 	"strings"
 	"testing"
@@ -71,7 +70,7 @@ func BenchmarkNodeCycle110Pods(b *testing.B) {
 	for b.Loop() {
 		page := pages[i%2]
 		i++
-		res, err := decode.ResourceMetrics(bytes.NewReader(page), "node-1", t0)
+		res, err := decode.ResourceMetricsBytes(page, "node-1", t0) // as KubeletScraper decodes its pooled buffer
 		if err != nil {
 			b.Fatal(err)
 		}

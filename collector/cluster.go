@@ -69,7 +69,9 @@ type Cluster struct {
 	nodeRates      decode.Rates[string]
 	synced         atomic.Bool
 	lastSuccess    atomic.Int64 // unix nanoseconds
-	lastUsage      atomic.Pointer[LastUsage]
+	// lastUsed is the usage of the latest stored cycle; LastUsage sums its
+	// containers into pods when asked, not every cycle.
+	lastUsed atomic.Pointer[Cycle]
 }
 
 // LastUsage is what the latest stored cycle scraped: per node, and per
@@ -142,8 +144,14 @@ func (c *Cluster) LastSuccess() time.Time {
 }
 
 // LastUsage returns what the latest stored cycle scraped, nil before the
-// first. The maps are shared: callers must not modify them.
-func (c *Cluster) LastUsage() *LastUsage { return c.lastUsage.Load() }
+// first. Nodes is shared: callers must not modify it.
+func (c *Cluster) LastUsage() *LastUsage {
+	cy := c.lastUsed.Load()
+	if cy == nil {
+		return nil
+	}
+	return lastUsageOf(*cy)
+}
 
 // AppOf names a pod's app as the cluster's app series name it.
 func (c *Cluster) AppOf(p *corev1.Pod) string {
@@ -157,7 +165,7 @@ func (c *Cluster) AppOf(p *corev1.Pod) string {
 // lastUsageOf sums a cycle's containers into pods. A pod's cpu or memory
 // is known only when every one of its scraped containers gave it.
 func lastUsageOf(cy Cycle) *LastUsage {
-	pods := make(map[string]Usage, len(cy.Pods))
+	pods := make(map[string]Usage, len(cy.ContainerUsage))
 	for k, u := range cy.ContainerUsage {
 		key := k.Namespace + "/" + k.Pod
 		p, seen := pods[key]
@@ -269,7 +277,7 @@ func (c *Cluster) Cycle(ctx context.Context) {
 		return
 	}
 	m.points.WithLabelValues(name).Add(float64(len(points)))
-	c.lastUsage.Store(lastUsageOf(cy))
+	c.lastUsed.Store(&Cycle{Time: cy.Time, NodeUsage: cy.NodeUsage, ContainerUsage: cy.ContainerUsage})
 	now := c.opts.Now()
 	c.lastSuccess.Store(now.UnixNano())
 	m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)

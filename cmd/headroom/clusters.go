@@ -9,13 +9,13 @@ import (
 
 	"github.com/spf13/cobra"
 	corev1 "k8s.io/api/core/v1"
-	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/client-go/kubernetes"
 	"k8s.io/client-go/rest"
 	"k8s.io/client-go/tools/clientcmd"
 	clientcmdapi "k8s.io/client-go/tools/clientcmd/api"
 
 	"github.com/headroomhq/headroom/capacity"
+	"github.com/headroomhq/headroom/collector"
 	"github.com/headroomhq/headroom/config"
 )
 
@@ -162,15 +162,16 @@ func fillReport(cmd *cobra.Command, raw *clientcmdapi.Config, context string, ti
 		return err
 	}
 	ctx := cmd.Context()
-	nodes, err := cs.CoreV1().Nodes().List(ctx, metav1.ListOptions{})
+	nodes, err := collector.ListNodes(ctx, cs)
 	if err != nil {
-		return fmt.Errorf("list nodes: %w", err)
+		return err
 	}
-	pods, err := cs.CoreV1().Pods("").List(ctx, metav1.ListOptions{})
+	// Every phase, terminated too: the report counts them.
+	pods, err := collector.ListPods(ctx, cs, "")
 	if err != nil {
-		return fmt.Errorf("list pods: %w", err)
+		return err
 	}
-	snap := capacity.NewSnapshot(ptrs(nodes.Items), ptrs(pods.Items), config.Default().Collection.PoolLabels)
+	snap := capacity.NewSnapshot(nodes, pods, config.Default().Collection.PoolLabels)
 	for _, n := range snap.Nodes {
 		cpuA, cpuR := n.Allocatable[corev1.ResourceCPU], n.Requested[corev1.ResourceCPU]
 		memA, memR := n.Allocatable[corev1.ResourceMemory], n.Requested[corev1.ResourceMemory]
@@ -179,7 +180,7 @@ func fillReport(cmd *cobra.Command, raw *clientcmdapi.Config, context string, ti
 			PodsAllocat: podsA.Value(), CPUAllocatable: cpuA.MilliValue(), CPURequested: cpuR.MilliValue(),
 			MemAllocatable: memA.Value(), MemRequested: memR.Value()})
 	}
-	for _, p := range pods.Items {
+	for _, p := range pods {
 		switch p.Status.Phase {
 		case corev1.PodRunning:
 			r.Pods.Running++
@@ -249,12 +250,4 @@ func orDash(s string) string {
 		return "-"
 	}
 	return s
-}
-
-func ptrs[T any](items []T) []*T {
-	out := make([]*T, len(items))
-	for i := range items {
-		out[i] = &items[i]
-	}
-	return out
 }

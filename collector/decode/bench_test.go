@@ -68,7 +68,7 @@ func BenchmarkDecodeResourceMetrics110Pods(b *testing.B) {
 	b.SetBytes(int64(len(in)))
 	b.ReportAllocs()
 	for b.Loop() {
-		if _, err := ResourceMetrics(bytes.NewReader(in), "node1", at); err != nil {
+		if _, err := ResourceMetricsBytes(in, "node1", at); err != nil {
 			b.Fatal(err)
 		}
 	}
