@@ -153,6 +153,14 @@ func (c *Cluster) LastUsage() *LastUsage {
 	return lastUsageOf(*cy)
 }
 
+// lastContainers is how many containers the last stored cycle saw.
+func (c *Cluster) lastContainers() int {
+	if cy := c.lastUsed.Load(); cy != nil {
+		return len(cy.ContainerUsage)
+	}
+	return 0
+}
+
 // AppOf names a pod's app as the cluster's app series name it.
 func (c *Cluster) AppOf(p *corev1.Pod) string {
 	var owners OwnerLookup
@@ -259,7 +267,10 @@ func (c *Cluster) Cycle(ctx context.Context) {
 	pods, _ := c.pods.List(labels.Everything())
 	cy := Cycle{
 		Cluster: name, Time: start.Truncate(c.opts.Interval), Nodes: nodes, Pods: pods,
-		NodeUsage: map[string]Usage{}, ContainerUsage: map[ContainerKey]Usage{}, Scraped: map[string]bool{},
+		NodeUsage: make(map[string]Usage, len(nodes)), Scraped: make(map[string]bool, len(nodes)),
+		// Sized like the last cycle's: growing a datacenter's worth of
+		// containers entry by entry rehashes it a dozen times.
+		ContainerUsage: make(map[ContainerKey]Usage, c.lastContainers()),
 	}
 	results, failed := c.scrape(ctx, nodes)
 	if failed > 0 {

@@ -49,16 +49,24 @@ func ResourceMetrics(r io.Reader, nodeName string, defaultTime time.Time) (*Resu
 }
 
 // ResourceMetricsBytes is ResourceMetrics over a response already in
-// memory; the result does not refer to b, which the caller may reuse.
+// memory, without the pod_* series (Result.Pods stays empty): the collector
+// sums containers itself, and skipping the pod table spares a map per
+// node and cycle. The result does not refer to b, which the caller may
+// reuse.
 func ResourceMetricsBytes(b []byte, nodeName string, defaultTime time.Time) (*Result, error) {
-	return decodeResource(b, nodeName, defaultTime)
+	return decodeResourceAs(b, nodeName, defaultTime, false)
 }
 
 func decodeResource(b []byte, nodeName string, defaultTime time.Time) (*Result, error) {
+	return decodeResourceAs(b, nodeName, defaultTime, true)
+}
+
+func decodeResourceAs(b []byte, nodeName string, defaultTime time.Time, withPods bool) (*Result, error) {
 	// One container_cpu line per container: size the tables once.
 	n := bytes.Count(b, []byte(containerCPUName+"{"))
 	d := resourceDecoder{
 		defaultTime: defaultTime,
+		withPods:    withPods,
 		node:        Node{Name: nodeName},
 		containers:  make([]Container, 0, n),
 		byContainer: make(map[string]int, n),
@@ -91,6 +99,7 @@ func decodeResource(b []byte, nodeName string, defaultTime time.Time) (*Result, 
 // so a result never pins the whole response in memory.
 type resourceDecoder struct {
 	defaultTime time.Time
+	withPods    bool // keep the pod_* series
 	node        Node
 	containers  []Container
 	byContainer map[string]int
@@ -117,7 +126,7 @@ func (d *resourceDecoder) add(s *sample) error {
 	case nodeMemoryName:
 		return setMemory(&d.node.MemoryWorkingSetBytes, &d.node.HasMemory, s.value)
 	case podCPUName, podMemoryName:
-		if len(s.namespace) == 0 || len(s.pod) == 0 {
+		if !d.withPods || len(s.namespace) == 0 || len(s.pod) == 0 {
 			return nil
 		}
 		p := &d.pods[d.podIndex(s.namespace, s.pod)]

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"math"
+	"reflect"
 	"strings"
 	"testing"
 	"time"
@@ -499,4 +500,34 @@ func compareWithReference(b []byte, nodeName string, defaultTime time.Time) (com
 func sameCPU(a, b CPU) bool {
 	return a.CumulativeSeconds == b.CumulativeSeconds && a.HasCumulative == b.HasCumulative &&
 		a.Cores == b.Cores && a.HasCores == b.HasCores && a.Window == b.Window && a.Time.Equal(b.Time)
+}
+
+// TestResourceMetricsBytesIsResourceMetricsWithoutPods holds the collector's
+// entry point to the full decoder on every vector: the same node and
+// containers, the same errors for what it reads, and no pod table.
+func TestResourceMetricsBytesIsResourceMetricsWithoutPods(t *testing.T) {
+	v := loadVectors(t)
+	at := time.Date(2030, 1, 1, 0, 0, 0, 0, time.UTC)
+	for _, c := range v.Decode {
+		full, ferr := ResourceMetrics(strings.NewReader(c.Input), c.NodeName, at)
+		slim, serr := ResourceMetricsBytes([]byte(c.Input), c.NodeName, at)
+		if ferr != nil {
+			// A bad pod_* value is not read by ResourceMetricsBytes; any
+			// other error must be the same.
+			if serr != nil && serr.Error() != ferr.Error() {
+				t.Errorf("%s: error %q, the full decoder's %q", c.Name, serr, ferr)
+			}
+			continue
+		}
+		if serr != nil {
+			t.Errorf("%s: %v, the full decoder has no error", c.Name, serr)
+			continue
+		}
+		if len(slim.Pods) != 0 {
+			t.Errorf("%s: %d pods, want none", c.Name, len(slim.Pods))
+		}
+		if !reflect.DeepEqual(slim.Nodes, full.Nodes) || !reflect.DeepEqual(slim.Containers, full.Containers) {
+			t.Errorf("%s: nodes %+v containers %+v, the full decoder's %+v %+v", c.Name, slim.Nodes, slim.Containers, full.Nodes, full.Containers)
+		}
+	}
 }
