@@ -273,6 +273,12 @@ func (c *Cluster) Cycle(ctx context.Context) {
 		ContainerUsage: make(map[ContainerKey]Usage, c.lastContainers()),
 	}
 	results, failed := c.scrape(ctx, nodes)
+	if ctx.Err() != nil {
+		// Shutting down mid-cycle: the cycle is dropped whole rather than
+		// stored with the nodes it did not reach missing.
+		c.opts.Logger.Info("cycle abandoned: shutting down", "nodes", len(nodes), "scraped", len(results))
+		return
+	}
 	if failed > 0 {
 		m.partialCycles.WithLabelValues(name).Inc()
 	}
@@ -310,6 +316,9 @@ func (c *Cluster) scrape(ctx context.Context, nodes []*corev1.Node) ([]scrapeRes
 		t0 := time.Now()
 		res, err := c.opts.ClusterScraper.ScrapeCluster(sctx)
 		m.nodeDuration.WithLabelValues(name).Observe(time.Since(t0).Seconds())
+		if err != nil && ctx.Err() != nil {
+			return nil, 0 // shutting down
+		}
 		if err != nil {
 			m.nodesFailed.WithLabelValues(name).Add(float64(len(nodes)))
 			c.opts.Logger.Warn("scrape failed", "err", err)
@@ -337,6 +346,9 @@ func (c *Cluster) scrape(ctx context.Context, nodes []*corev1.Node) ([]scrapeRes
 	defer wait.Stop()
 dispatch:
 	for _, s := range order {
+		if gctx.Err() != nil {
+			break // shutting down
+		}
 		if d := s.offset - time.Since(t0); d > 0 {
 			wait.Reset(d)
 			select {
@@ -354,6 +366,9 @@ dispatch:
 			m.nodeDuration.WithLabelValues(name).Observe(time.Since(t0).Seconds())
 			mu.Lock()
 			defer mu.Unlock()
+			if err != nil && ctx.Err() != nil {
+				return nil // shutting down: not the node's failure
+			}
 			if err != nil {
 				failed++
 				m.nodesFailed.WithLabelValues(name).Inc()
@@ -487,6 +502,7 @@ func slimPod(p *corev1.Pod) *corev1.Pod {
 	out.Spec.InitContainers = sharedContainers.intern(slim(p.Spec.InitContainers))
 	out.Spec.Tolerations = sharedTolerations.intern(p.Spec.Tolerations)
 	out.OwnerReferences = sharedOwners.intern(p.OwnerReferences)
+	out.Labels = sharedLabels.intern(p.Labels)
 	status := func(ss []corev1.ContainerStatus) []corev1.ContainerStatus {
 		if len(ss) == 0 {
 			return nil
@@ -510,6 +526,10 @@ var (
 	sharedStatuses    sliceInterner[corev1.ContainerStatus, *corev1.ContainerStatus]
 	sharedTolerations sliceInterner[corev1.Toleration, *corev1.Toleration]
 	sharedOwners      sliceInterner[metav1.OwnerReference, *metav1.OwnerReference]
+	// Replicas of a Deployment share their labels (pod-template-hash
+	// included); a StatefulSet's or a Job's do not, hence a bound that
+	// holds a datacenter's templates and little else.
+	sharedLabels = labelInterner{max: 4096}
 )
 
 // ownerIndex answers owner lookups from metadata-only informers.

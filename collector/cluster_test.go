@@ -1,12 +1,21 @@
 package collector
 
 import (
+	"context"
 	"fmt"
+	"sync"
 	"testing"
 	"time"
 
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/runtime"
+	"k8s.io/client-go/kubernetes/fake"
+
+	"github.com/headroomhq/headroom"
+	"github.com/headroomhq/headroom/collector/decode"
 )
 
 func TestStartOrderSpreadsNodesWithinJitterInOrder(t *testing.T) {
@@ -41,5 +50,67 @@ func TestStartOrderSpreadsNodesWithinJitterInOrder(t *testing.T) {
 		if s.offset != 0 {
 			t.Fatalf("no jitter, yet node %s starts at %s", s.node.Name, s.offset)
 		}
+	}
+}
+
+type scrapeFunc func(ctx context.Context, n *corev1.Node) (*decode.Result, error)
+
+func (f scrapeFunc) ScrapeNode(ctx context.Context, n *corev1.Node) (*decode.Result, error) {
+	return f(ctx, n)
+}
+
+type recordingSink struct {
+	mu     sync.Mutex
+	writes [][]headroom.Point
+}
+
+func (s *recordingSink) Write(_ context.Context, p []headroom.Point) error {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.writes = append(s.writes, p)
+	return nil
+}
+
+// TestCycleCutByShutdownIsDroppedWhole: a cycle that shutdown interrupts
+// stores nothing (not a cycle with nodes missing) and blames no node.
+func TestCycleCutByShutdownIsDroppedWhole(t *testing.T) {
+	var objs []runtime.Object
+	for _, name := range []string{"n1", "n2", "n3"} {
+		objs = append(objs, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: name}})
+	}
+	ctx, shutdown := context.WithCancel(t.Context())
+	scraper := scrapeFunc(func(sctx context.Context, n *corev1.Node) (*decode.Result, error) {
+		if n.Name == "n2" {
+			shutdown()
+			<-sctx.Done()
+			return nil, sctx.Err()
+		}
+		return &decode.Result{Nodes: []decode.Node{{Name: n.Name, MemoryWorkingSetBytes: 1 << 30, HasMemory: true}}}, nil
+	})
+	sink := &recordingSink{}
+	m := NewMetrics(prometheus.NewRegistry())
+	c, err := NewCluster(ClusterOptions{Name: "t", Client: fake.NewClientset(objs...), Sink: sink,
+		NodeScraper: scraper, Concurrency: 1, Metrics: m})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.factory.Start(t.Context().Done())
+	for typ, ok := range c.factory.WaitForCacheSync(t.Context().Done()) {
+		if !ok {
+			t.Fatalf("%v informer did not sync", typ)
+		}
+	}
+	c.Cycle(ctx)
+	if len(sink.writes) != 0 {
+		t.Errorf("an interrupted cycle stored %d batches", len(sink.writes))
+	}
+	if got := testutil.ToFloat64(m.nodesFailed.WithLabelValues("t")); got != 0 {
+		t.Errorf("%v nodes counted failed for a shutdown", got)
+	}
+	if got := testutil.ToFloat64(m.partialCycles.WithLabelValues("t")); got != 0 {
+		t.Errorf("%v partial cycles counted for a shutdown", got)
+	}
+	if c.LastUsage() != nil {
+		t.Error("an interrupted cycle became the last usage")
 	}
 }

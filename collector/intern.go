@@ -1,7 +1,9 @@
 package collector
 
 import (
+	"encoding/binary"
 	"runtime"
+	"slices"
 	"sync"
 	"unsafe"
 	"weak"
@@ -89,4 +91,48 @@ func (in *sliceInterner[E, P]) len() int {
 	in.mu.Lock()
 	defer in.mu.Unlock()
 	return len(in.entries)
+}
+
+// labelInterner shares equal label maps. Maps cannot be held weakly, so
+// the table holds them strongly and starts afresh when it reaches max
+// entries: pods keep the maps they have, new pods share from the new
+// table, and the table's memory stays bounded whatever the churn. It is
+// safe for concurrent use.
+type labelInterner struct {
+	max     int
+	mu      sync.Mutex
+	entries map[string]map[string]string
+	key     []byte   // reused while building a key, under mu
+	names   []string // reused for sorting, under mu
+}
+
+func (in *labelInterner) intern(labels map[string]string) map[string]string {
+	if len(labels) == 0 {
+		return labels
+	}
+	in.mu.Lock()
+	defer in.mu.Unlock()
+	in.names = in.names[:0]
+	for k := range labels {
+		in.names = append(in.names, k)
+	}
+	slices.Sort(in.names)
+	k := in.key[:0]
+	for _, name := range in.names {
+		v := labels[name]
+		// Length-prefixed, so that no two different sets share a key.
+		k = binary.AppendUvarint(k, uint64(len(name)))
+		k = append(k, name...)
+		k = binary.AppendUvarint(k, uint64(len(v)))
+		k = append(k, v...)
+	}
+	in.key = k
+	if m, ok := in.entries[string(k)]; ok {
+		return m
+	}
+	if in.entries == nil || len(in.entries) >= in.max {
+		in.entries = make(map[string]map[string]string, min(in.max, 1024))
+	}
+	in.entries[string(k)] = labels
+	return labels
 }

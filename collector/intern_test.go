@@ -1,6 +1,7 @@
 package collector
 
 import (
+	"reflect"
 	"runtime"
 	"testing"
 	"time"
@@ -73,5 +74,29 @@ func TestSlimmedReplicasShareTheirSlices(t *testing.T) {
 	p2.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("3")
 	if s3 := slimPod(p2); &s3.Spec.Containers[0] == &s1.Spec.Containers[0] {
 		t.Error("a resized replica shares the others' containers")
+	}
+}
+
+func TestLabelInternerSharesEqualSetsWithinItsBound(t *testing.T) {
+	in := labelInterner{max: 2}
+	same := func(a, b map[string]string) bool {
+		return reflect.ValueOf(a).UnsafePointer() == reflect.ValueOf(b).UnsafePointer()
+	}
+	a := in.intern(map[string]string{"app": "web", "pod-template-hash": "7d9f"})
+	b := in.intern(map[string]string{"pod-template-hash": "7d9f", "app": "web"})
+	if !same(a, b) {
+		t.Error("equal label sets were not shared")
+	}
+	// Keys and values are length-prefixed: "a"+"bc" is not "ab"+"c".
+	c := in.intern(map[string]string{"a": "bc"})
+	d := in.intern(map[string]string{"ab": "c"}) // the third set: the table starts afresh
+	if same(c, d) || len(d) != 1 || d["ab"] != "c" {
+		t.Errorf("different label sets shared: %v %v", c, d)
+	}
+	if n := len(in.entries); n > in.max {
+		t.Errorf("%d entries held, bound %d", n, in.max)
+	}
+	if got := in.intern(nil); got != nil {
+		t.Error("nil labels not returned as nil")
 	}
 }
