@@ -3,7 +3,7 @@
 // with headroomd also writing everything to InfluxDB. `make bench-collector`
 // runs it for 500 and 1,000 nodes × 30 pods and prints a table.
 //
-// Each size gets a fresh one-cluster stack in .stack-bench. metrics-server
+// Each size gets a fresh one-cluster stack in .stack-bench-<nodes>. metrics-server
 // runs with --metric-resolution equal to headroomd's interval, so both do
 // one cycle per interval over the same kubelets.
 package main
@@ -30,6 +30,8 @@ import (
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
+	"k8s.io/apimachinery/pkg/labels"
+	"k8s.io/client-go/informers"
 	"k8s.io/client-go/kubernetes"
 
 	"github.com/headroomhq/headroom/test/localstack"
@@ -73,7 +75,11 @@ func bench(ctx context.Context, nodes, podsPerNode, cycles int) (string, error) 
 		return "", err
 	}
 	log := slog.New(slog.NewTextHandler(os.Stderr, nil))
-	dir := filepath.Join(root, ".stack-bench")
+	// A directory per size: a second stack in the same directory, started
+	// by the same process, failed with "certificate signed by unknown
+	// authority", most likely client-go's transport cache still holding
+	// the first stack's CA file (same path, new CA).
+	dir := filepath.Join(root, fmt.Sprintf(".stack-bench-%d", nodes))
 	if err := localstack.Down(dir, log); err != nil {
 		return "", err
 	}
@@ -206,17 +212,37 @@ func createPods(ctx context.Context, cs kubernetes.Interface, total int) error {
 	return nil
 }
 
+// waitRunning waits until want pods of the default namespace run. It
+// counts from a watch (an informer), not by listing every pod every few
+// seconds: at 30,000 pods those lists were a load of their own on the
+// apiserver that kwok was waiting on.
 func waitRunning(ctx context.Context, cs kubernetes.Interface, want int) error {
-	return waitFor(ctx, 20*time.Minute, func() bool {
-		pods, err := cs.CoreV1().Pods("default").List(ctx, metav1.ListOptions{ResourceVersion: "0"})
+	ctx, cancel := context.WithCancel(ctx)
+	defer cancel()
+	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace("default"))
+	pods := factory.Core().V1().Pods().Lister()
+	factory.Start(ctx.Done())
+	defer factory.Shutdown()
+	factory.WaitForCacheSync(ctx.Done())
+	// kwok brings some 15-45 pods a second to Running here: allow a
+	// minute per thousand pods beyond the first twenty minutes.
+	limit := 20*time.Minute + time.Duration(want/1000)*time.Minute
+	start := time.Now()
+	last := -1
+	return waitFor(ctx, limit, func() bool {
+		list, err := pods.List(labels.Everything())
 		if err != nil {
 			return false
 		}
 		n := 0
-		for _, p := range pods.Items {
+		for _, p := range list {
 			if p.Status.Phase == corev1.PodRunning {
 				n++
 			}
+		}
+		if n/1000 != last/1000 {
+			fmt.Fprintf(os.Stderr, "%d of %d pods running after %s\n", n, want, time.Since(start).Round(time.Second))
+			last = n
 		}
 		return n >= want
 	})
