@@ -279,6 +279,10 @@ func (c *Cluster) Cycle(ctx context.Context) {
 		c.opts.Logger.Info("cycle abandoned: shutting down", "nodes", len(nodes), "scraped", len(results))
 		return
 	}
+	// Counted only now, for a cycle that completed: every node was
+	// either scraped or failed.
+	m.nodesScraped.WithLabelValues(name).Add(float64(len(nodes) - failed))
+	m.nodesFailed.WithLabelValues(name).Add(float64(failed))
 	if failed > 0 {
 		m.partialCycles.WithLabelValues(name).Inc()
 	}
@@ -320,11 +324,9 @@ func (c *Cluster) scrape(ctx context.Context, nodes []*corev1.Node) ([]scrapeRes
 			return nil, 0 // shutting down
 		}
 		if err != nil {
-			m.nodesFailed.WithLabelValues(name).Add(float64(len(nodes)))
 			c.opts.Logger.Warn("scrape failed", "err", err)
 			return nil, len(nodes)
 		}
-		m.nodesScraped.WithLabelValues(name).Add(float64(len(nodes)))
 		return []scrapeResult{{res: res}}, 0
 	}
 	var (
@@ -371,11 +373,9 @@ dispatch:
 			}
 			if err != nil {
 				failed++
-				m.nodesFailed.WithLabelValues(name).Inc()
 				c.opts.Logger.Warn("node scrape failed", "node", n.Name, "err", err)
 				return nil // one node never fails the others
 			}
-			m.nodesScraped.WithLabelValues(name).Inc()
 			results = append(results, scrapeResult{node: n.Name, res: res})
 			return nil
 		})
@@ -526,9 +526,9 @@ var (
 	sharedStatuses    sliceInterner[corev1.ContainerStatus, *corev1.ContainerStatus]
 	sharedTolerations sliceInterner[corev1.Toleration, *corev1.Toleration]
 	sharedOwners      sliceInterner[metav1.OwnerReference, *metav1.OwnerReference]
-	// Replicas of a Deployment share their labels (pod-template-hash
-	// included); a StatefulSet's or a Job's do not, hence a bound that
-	// holds a datacenter's templates and little else.
+	// The pods of a Deployment, DaemonSet or Job share their labels;
+	// a StatefulSet's or an indexed Job's are not entered (perPodLabels),
+	// and bare pods with labels of their own are what the bound is for.
 	sharedLabels = labelInterner{max: 4096}
 )
 

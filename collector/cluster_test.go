@@ -107,6 +107,9 @@ func TestCycleCutByShutdownIsDroppedWhole(t *testing.T) {
 	if got := testutil.ToFloat64(m.nodesFailed.WithLabelValues("t")); got != 0 {
 		t.Errorf("%v nodes counted failed for a shutdown", got)
 	}
+	if got := testutil.ToFloat64(m.nodesScraped.WithLabelValues("t")); got != 0 {
+		t.Errorf("%v nodes counted scraped in a cycle that was dropped", got)
+	}
 	if got := testutil.ToFloat64(m.partialCycles.WithLabelValues("t")); got != 0 {
 		t.Errorf("%v partial cycles counted for a shutdown", got)
 	}

@@ -106,9 +106,23 @@ type labelInterner struct {
 	names   []string // reused for sorting, under mu
 }
 
+// perPodLabels are labels whose value differs for every pod of a
+// workload (StatefulSet and indexed Job pods): sets carrying one are never
+// shared, so they are not entered, lest they crowd out the templates'.
+var perPodLabels = []string{
+	"statefulset.kubernetes.io/pod-name",
+	"apps.kubernetes.io/pod-index",
+	"batch.kubernetes.io/job-completion-index",
+}
+
 func (in *labelInterner) intern(labels map[string]string) map[string]string {
 	if len(labels) == 0 {
 		return labels
+	}
+	for _, k := range perPodLabels {
+		if _, ok := labels[k]; ok {
+			return labels
+		}
 	}
 	in.mu.Lock()
 	defer in.mu.Unlock()

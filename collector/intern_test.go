@@ -99,4 +99,9 @@ func TestLabelInternerSharesEqualSetsWithinItsBound(t *testing.T) {
 	if got := in.intern(nil); got != nil {
 		t.Error("nil labels not returned as nil")
 	}
+	before := len(in.entries)
+	in.intern(map[string]string{"app": "db", "statefulset.kubernetes.io/pod-name": "db-0"})
+	if len(in.entries) != before {
+		t.Error("a StatefulSet pod's labels, unique to it, entered the table")
+	}
 }

@@ -151,8 +151,9 @@ server: {listen: %s}
 	profiled := make(chan struct{})
 	if out := os.Getenv("HEADROOM_BENCH_PROFILE"); out != "" {
 		// The CPU profile covers the measured window, so it shows where
-		// the measured CPU-seconds went; the allocation profile is taken
-		// after it.
+		// the measured CPU-seconds went (its own sampling, a few percent,
+		// is in them: compare ratios from unprofiled runs); the
+		// allocation profile is taken after it.
 		go func() {
 			defer close(profiled)
 			base := "http://" + listen + "/debug/pprof/"
@@ -218,17 +219,19 @@ func createPods(ctx context.Context, cs kubernetes.Interface, total int) error {
 // apiserver that kwok was waiting on.
 func waitRunning(ctx context.Context, cs kubernetes.Interface, want int) error {
 	ctx, cancel := context.WithCancel(ctx)
-	defer cancel()
 	factory := informers.NewSharedInformerFactoryWithOptions(cs, 0, informers.WithNamespace("default"))
 	pods := factory.Core().V1().Pods().Lister()
 	factory.Start(ctx.Done())
-	defer factory.Shutdown()
+	defer func() {
+		cancel() // first: Shutdown waits for the informers, which stop on ctx
+		factory.Shutdown()
+	}()
 	factory.WaitForCacheSync(ctx.Done())
 	// kwok brings some 15-45 pods a second to Running here: allow a
 	// minute per thousand pods beyond the first twenty minutes.
 	limit := 20*time.Minute + time.Duration(want/1000)*time.Minute
 	start := time.Now()
-	last := -1
+	last := -1000 // prints from the first count
 	return waitFor(ctx, limit, func() bool {
 		list, err := pods.List(labels.Everything())
 		if err != nil {
