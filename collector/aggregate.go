@@ -37,7 +37,7 @@ type Cycle struct {
 	Cluster string
 	Time    time.Time // every point of the cycle carries it
 	Nodes   []*corev1.Node
-	Pods    []*corev1.Pod
+	Pods    []*Pod
 	// NodeUsage and ContainerUsage hold what was scraped; a node missing
 	// from Scraped failed this cycle.
 	NodeUsage      map[string]Usage
@@ -87,7 +87,7 @@ func (a Aggregation) Points(c Cycle) []headroom.Point {
 	facts := make([]*podFacts, len(c.Pods))
 	for i, pod := range c.Pods {
 		facts[i] = cache.facts(pod, &a)
-		if pod.Status.Phase != corev1.PodRunning || pod.Spec.NodeName == "" {
+		if pod.Phase() != corev1.PodRunning || pod.NodeName == "" {
 			continue
 		}
 		f := facts[i]
@@ -98,7 +98,7 @@ func (a Aggregation) Points(c Cycle) []headroom.Point {
 				s = &appSums{}
 				apps[k] = s
 			}
-			restarts := restartsOf(pod, ctr.name)
+			restarts := pod.restarts(ctr.name)
 			s.replicas++
 			s.restarts += int64(restarts)
 			s.cpuReq += ctr.cpuReq
@@ -160,20 +160,6 @@ func (a Aggregation) Points(c Cycle) []headroom.Point {
 	return append(points, a.nodeAndClusterPoints(c, facts)...)
 }
 
-func restartsOf(pod *corev1.Pod, container string) int32 {
-	for _, st := range pod.Status.ContainerStatuses {
-		if st.Name == container {
-			return st.RestartCount
-		}
-	}
-	for _, st := range pod.Status.InitContainerStatuses {
-		if st.Name == container {
-			return st.RestartCount
-		}
-	}
-	return 0
-}
-
 // nodeAndClusterPoints sums, per node, what its pods request (facts holds
 // each pod's effective request, in the order of c.Pods), as
 // capacity.NewSnapshot does, without recomputing unchanged pods.
@@ -191,7 +177,7 @@ func (a Aggregation) nodeAndClusterPoints(c Cycle, facts []*podFacts) []headroom
 		podsAlloc, pods                          int64
 	}
 	for i, p := range c.Pods {
-		switch p.Status.Phase {
+		switch p.Phase() {
 		case corev1.PodRunning:
 			tot.running++
 		case corev1.PodPending:
@@ -199,7 +185,7 @@ func (a Aggregation) nodeAndClusterPoints(c Cycle, facts []*podFacts) []headroom
 		case corev1.PodSucceeded, corev1.PodFailed:
 			continue // terminated pods hold nothing
 		}
-		j, ok := index[p.Spec.NodeName]
+		j, ok := index[p.NodeName]
 		if !ok {
 			continue
 		}
@@ -284,8 +270,8 @@ func (a Aggregation) nodeAndClusterPoints(c Cycle, facts []*podFacts) []headroom
 	return points
 }
 
-func podPoint(c Cycle, pod *corev1.Pod, app string, w Workload, container string, u Usage, restarts int32) headroom.Point {
-	fields := []headroom.Field{{Key: "restarts", Value: int64(restarts)}, {Key: "node", Value: pod.Spec.NodeName}}
+func podPoint(c Cycle, pod *Pod, app string, w Workload, container string, u Usage, restarts int32) headroom.Point {
+	fields := []headroom.Field{{Key: "restarts", Value: int64(restarts)}, {Key: "node", Value: pod.NodeName}}
 	if u.HasCPU {
 		fields = append(fields, headroom.Field{Key: "cpu_usage_cores", Value: u.CPUCores})
 	}

@@ -76,10 +76,10 @@ func TestAggregateSumsReplicasIntoOneSeriesWithoutHostOrPod(t *testing.T) {
 	base := Cycle{
 		Cluster: "osl2", Time: now,
 		Nodes: []*corev1.Node{testNode("n1", "general"), testNode("n2", "general")},
-		Pods: []*corev1.Pod{
+		Pods: PodsOf(
 			testPod("web-5d4f-a", "n1", web, "web-5d4f", "500m", "512Mi"),
 			testPod("web-5d4f-b", "n2", web, "web-5d4f", "500m", "512Mi"),
-		},
+		),
 		ContainerUsage: map[ContainerKey]Usage{
 			{"shop", "web-5d4f-a", "main"}: {CPUCores: 0.25, HasCPU: true, MemoryBytes: 300 << 20, HasMemory: true},
 			{"shop", "web-5d4f-b", "main"}: {CPUCores: 0.5, HasCPU: true, MemoryBytes: 100 << 20, HasMemory: true},
@@ -106,7 +106,7 @@ func TestAggregateSumsReplicasIntoOneSeriesWithoutHostOrPod(t *testing.T) {
 	}
 	// Pod b is deleted and rescheduled onto n1 under a new name: same series.
 	moved := base
-	moved.Pods = []*corev1.Pod{base.Pods[0], testPod("web-5d4f-c", "n1", web, "web-5d4f", "500m", "512Mi")}
+	moved.Pods = []*Pod{base.Pods[0], NewPod(testPod("web-5d4f-c", "n1", web, "web-5d4f", "500m", "512Mi"))}
 	moved.ContainerUsage = map[ContainerKey]Usage{
 		{"shop", "web-5d4f-a", "main"}: {CPUCores: 0.25, HasCPU: true},
 		{"shop", "web-5d4f-c", "main"}: {CPUCores: 0.25, HasCPU: true},
@@ -118,17 +118,15 @@ func TestAggregateSumsReplicasIntoOneSeriesWithoutHostOrPod(t *testing.T) {
 }
 
 func TestAggregateNodeAndClusterPoints(t *testing.T) {
+	pending := testPod("b", "", map[string]string{"app": "b"}, "", "1", "1Gi")
+	pending.Status.Phase = corev1.PodPending
 	c := Cycle{
 		Cluster: "ksd1", Time: time.Unix(1700000000, 0),
-		Nodes: []*corev1.Node{testNode("n1", "general"), testNode("n2", "highmem")},
-		Pods: []*corev1.Pod{
-			testPod("a", "n1", map[string]string{"app": "a"}, "", "1", "1Gi"),
-			testPod("b", "", map[string]string{"app": "b"}, "", "1", "1Gi"),
-		},
+		Nodes:     []*corev1.Node{testNode("n1", "general"), testNode("n2", "highmem")},
+		Pods:      PodsOf(testPod("a", "n1", map[string]string{"app": "a"}, "", "1", "1Gi"), pending),
 		NodeUsage: map[string]Usage{"n1": {CPUCores: 1.5, HasCPU: true, MemoryBytes: 2 << 30, HasMemory: true}},
 		Scraped:   map[string]bool{"n1": true},
 	}
-	c.Pods[1].Status.Phase = corev1.PodPending
 	pts := Aggregation{PoolLabels: []string{"headroom.local/pool"}}.Points(c)
 	bySeries := map[string]headroom.Point{}
 	for _, p := range pts {
@@ -214,29 +212,34 @@ func keys[V any](m map[string]V) []string {
 	return out
 }
 
-func TestSlimPodKeepsWhatAggregationReads(t *testing.T) {
+func TestCachedPodKeepsWhatAggregationReads(t *testing.T) {
 	p := testPod("web-5d4f-a", "n1", map[string]string{"app": "web", "pod-template-hash": "5d4f"}, "web-5d4f", "500m", "512Mi")
 	p.Annotations = map[string]string{"kubectl.kubernetes.io/last-applied-configuration": strings.Repeat("x", 4096)}
 	p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "b"}}
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", RestartCount: 4, Image: "big"}}
-	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: []*corev1.Pod{p},
-		ContainerUsage: map[ContainerKey]Usage{}, NodeUsage: map[string]Usage{}, Scraped: map[string]bool{}}
-	agg := Aggregation{AppLabels: testAppLabels}
-	full := agg.Points(c)
-	c.Pods = []*corev1.Pod{slimPod(p)}
-	slim := agg.Points(c)
-	if fmt.Sprint(full) != fmt.Sprint(slim) {
-		t.Fatalf("points differ after slimming:\nfull %v\nslim %v", full, slim)
+	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: PodsOf(p),
+		ContainerUsage: map[ContainerKey]Usage{{"shop", "web-5d4f-a", "main"}: {CPUCores: 0.25, HasCPU: true}},
+		NodeUsage:      map[string]Usage{}, Scraped: map[string]bool{"n1": true}}
+	got := appPoints(Aggregation{AppLabels: testAppLabels}.Points(c))
+	a, ok := got["app,app=web,cluster=c,container=main,namespace=shop,workload=web,workload_kind=Deployment"]
+	if len(got) != 1 || !ok {
+		t.Fatalf("app series %v", keys(got))
 	}
-	if s := slimPod(p); s.Annotations != nil || s.Spec.Containers[0].Env != nil {
-		t.Fatalf("slim pod keeps annotations or env: %+v", s)
+	for k, v := range map[string]any{"replicas": int64(1), "restarts": int64(4), "cpu_usage_cores_sum": 0.25,
+		"cpu_request_cores_sum": 0.5, "memory_request_bytes_sum": int64(512 << 20)} {
+		if f := field(a, k); f != v {
+			t.Errorf("%s = %v, want %v", k, f, v)
+		}
+	}
+	if s := NewPod(p).Object(); s.Annotations != nil || s.Spec.Containers[0].Env != nil {
+		t.Fatalf("cached pod keeps annotations or env: %+v", s)
 	}
 }
 
 func TestPodCacheFollowsPodChanges(t *testing.T) {
 	p := testPod("api-1", "n1", map[string]string{"app": "api"}, "", "1", "1Gi")
 	p.UID, p.ResourceVersion = "u1", "1"
-	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: []*corev1.Pod{p},
+	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: PodsOf(p),
 		ContainerUsage: map[ContainerKey]Usage{}, NodeUsage: map[string]Usage{}, Scraped: map[string]bool{}}
 	agg := Aggregation{AppLabels: testAppLabels, Cache: NewPodCache()}
 	if got := appPoints(agg.Points(c)); len(got) != 1 || got["app,app=api,cluster=c,container=main,namespace=shop,workload=api-1,workload_kind=Pod"].Measurement == "" {
@@ -246,7 +249,7 @@ func TestPodCacheFollowsPodChanges(t *testing.T) {
 	q := p.DeepCopy()
 	q.Labels["app"], q.ResourceVersion = "api-v2", "2"
 	q.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("2")
-	c.Pods = []*corev1.Pod{q}
+	c.Pods = PodsOf(q)
 	pts := agg.Points(c)
 	got := appPoints(pts)
 	a, ok := got["app,app=api-v2,cluster=c,container=main,namespace=shop,workload=api-1,workload_kind=Pod"]

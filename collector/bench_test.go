@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -60,6 +61,7 @@ func BenchmarkNodeCycle110Pods(b *testing.B) {
 			Status: corev1.PodStatus{Phase: corev1.PodRunning},
 		})
 	}
+	cached := PodsOf(podObjs...) // as the informer cache holds them
 	c := &Cluster{}
 	agg := Aggregation{AppLabels: testAppLabels, PoolLabels: []string{"headroom.local/pool"}, Cache: NewPodCache()}
 	var enc sink.Encoder
@@ -74,7 +76,7 @@ func BenchmarkNodeCycle110Pods(b *testing.B) {
 		if err != nil {
 			b.Fatal(err)
 		}
-		cy := Cycle{Cluster: "osl2", Time: t0, Nodes: []*corev1.Node{node}, Pods: podObjs,
+		cy := Cycle{Cluster: "osl2", Time: t0, Nodes: []*corev1.Node{node}, Pods: cached,
 			NodeUsage: map[string]Usage{}, ContainerUsage: make(map[ContainerKey]Usage, pods), Scraped: map[string]bool{}}
 		c.addUsage(&cy, scrapeResult{node: "node-1", res: res})
 		c.containerRates.Forget()
@@ -84,4 +86,70 @@ func BenchmarkNodeCycle110Pods(b *testing.B) {
 			b.Fatal(err)
 		}
 	}
+}
+
+// apiPod is a Deployment's pod as the API serves it to an informer: the
+// service-account volume, the default tolerations, conditions, IPs and
+// container statuses a real one carries.
+func apiPod(i int) *corev1.Pod {
+	yes, grace, seconds := true, int64(30), int64(300)
+	app := fmt.Sprintf("web-%d", i%50)
+	hash := fmt.Sprintf("7d9f8c6b%02d", i%50)
+	name := fmt.Sprintf("%s-%s-%05d", app, hash, i)
+	started := metav1.NewTime(time.Unix(1700000000, 0))
+	return &corev1.Pod{
+		ObjectMeta: metav1.ObjectMeta{Name: name, Namespace: "shop", UID: types.UID(fmt.Sprintf("3f1c9a52-0b1e-4c8e-9d2a-%012d", i)),
+			ResourceVersion: fmt.Sprint(100000 + i), CreationTimestamp: started,
+			Labels: map[string]string{"app": app, "pod-template-hash": hash},
+			OwnerReferences: []metav1.OwnerReference{{APIVersion: "apps/v1", Kind: "ReplicaSet", Name: app + "-" + hash,
+				UID: types.UID("rs-" + hash), Controller: &yes, BlockOwnerDeletion: &yes}},
+			ManagedFields: []metav1.ManagedFieldsEntry{{Manager: "kube-controller-manager", Operation: metav1.ManagedFieldsOperationUpdate,
+				FieldsV1: &metav1.FieldsV1{Raw: []byte(strings.Repeat(`{"f:metadata":{}}`, 40))}}}},
+		Spec: corev1.PodSpec{
+			NodeName: fmt.Sprintf("node-%d", i%500), ServiceAccountName: "default", SchedulerName: "default-scheduler",
+			RestartPolicy: corev1.RestartPolicyAlways, DNSPolicy: corev1.DNSClusterFirst, TerminationGracePeriodSeconds: &grace,
+			EnableServiceLinks: &yes, SecurityContext: &corev1.PodSecurityContext{},
+			Tolerations: []corev1.Toleration{
+				{Key: "node.kubernetes.io/not-ready", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &seconds},
+				{Key: "node.kubernetes.io/unreachable", Operator: corev1.TolerationOpExists, Effect: corev1.TaintEffectNoExecute, TolerationSeconds: &seconds}},
+			Volumes: []corev1.Volume{{Name: "kube-api-access-x7k2p", VolumeSource: corev1.VolumeSource{Projected: &corev1.ProjectedVolumeSource{
+				Sources: []corev1.VolumeProjection{{ServiceAccountToken: &corev1.ServiceAccountTokenProjection{Path: "token", ExpirationSeconds: &seconds}}}}}}},
+			Containers: []corev1.Container{{Name: "app", Image: "registry.local/" + app + ":1.4.2",
+				ImagePullPolicy: corev1.PullIfNotPresent, TerminationMessagePath: "/dev/termination-log",
+				Env:          []corev1.EnvVar{{Name: "LOG_LEVEL", Value: "info"}},
+				VolumeMounts: []corev1.VolumeMount{{Name: "kube-api-access-x7k2p", MountPath: "/var/run/secrets/kubernetes.io/serviceaccount", ReadOnly: true}},
+				Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+					corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}},
+		},
+		Status: corev1.PodStatus{
+			Phase: corev1.PodRunning, HostIP: "10.1.2.3", PodIP: fmt.Sprintf("10.244.%d.%d", i/250, i%250), StartTime: &started,
+			Conditions: []corev1.PodCondition{{Type: corev1.PodReady, Status: corev1.ConditionTrue, LastTransitionTime: started},
+				{Type: corev1.PodScheduled, Status: corev1.ConditionTrue, LastTransitionTime: started}},
+			ContainerStatuses: []corev1.ContainerStatus{{Name: "app", Ready: true, Image: "registry.local/" + app + ":1.4.2",
+				ImageID: "registry.local/" + app + "@sha256:0123456789abcdef", ContainerID: fmt.Sprintf("containerd://%064d", i),
+				State: corev1.ContainerState{Running: &corev1.ContainerStateRunning{StartedAt: started}}}},
+		},
+	}
+}
+
+// BenchmarkCachedPods measures the informer cache per pod: the live heap
+// that 15,000 replicas of 50 Deployments take once slimObjects has kept
+// them (live-B/pod), with the transform's cost per pod (ns/op, per 15,000).
+func BenchmarkCachedPods(b *testing.B) {
+	const n = 15000
+	var live float64
+	for b.Loop() {
+		cached := make([]any, n)
+		var before, after runtime.MemStats
+		runtime.GC()
+		runtime.ReadMemStats(&before)
+		for i := range n {
+			cached[i], _ = slimObjects(apiPod(i))
+		}
+		runtime.GC()
+		runtime.ReadMemStats(&after)
+		live = float64(after.HeapAlloc-before.HeapAlloc) / n
+		runtime.KeepAlive(cached)
+	}
+	b.ReportMetric(live, "live-B/pod")
 }

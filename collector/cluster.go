@@ -60,7 +60,7 @@ type ClusterOptions struct {
 type Cluster struct {
 	opts    ClusterOptions
 	nodes   listersv1.NodeLister
-	pods    listersv1.PodLister
+	pods    cache.Indexer // of *Pod (slimObjects)
 	factory informers.SharedInformerFactory
 	meta    metadatainformer.SharedInformerFactory
 	owners  *ownerIndex
@@ -119,7 +119,9 @@ func NewCluster(opts ClusterOptions) (*Cluster, error) {
 	c.factory = informers.NewSharedInformerFactoryWithOptions(opts.Client, 0,
 		informers.WithTransform(slimObjects))
 	c.nodes = c.factory.Core().V1().Nodes().Lister()
-	c.pods = c.factory.Core().V1().Pods().Lister()
+	// The pod informer's store holds *Pod, not *corev1.Pod (slimObjects):
+	// it is read through listPods, never through the typed lister.
+	c.pods = c.factory.Core().V1().Pods().Informer().GetIndexer()
 	if opts.Metadata != nil {
 		c.meta = metadatainformer.NewSharedInformerFactory(opts.Metadata, 0)
 		c.owners = &ownerIndex{
@@ -194,16 +196,33 @@ func (c *Cluster) Name() string { return c.opts.Name }
 
 // Objects returns the cluster's nodes and pods from the informer caches, and
 // whether the caches have synced; before they have, it returns no objects.
-// It does not block. The objects are the caches' own, not copies, and
-// slimmed (slimObjects keeps what the capacity model reads): callers must
-// not modify them.
+// It does not block. The nodes are the cache's own; the pods are built
+// from it (Pod.Object) and share its slices and maps. Both are slimmed
+// (slimObjects keeps what the capacity model reads), and callers must not
+// modify them.
 func (c *Cluster) Objects() (nodes []*corev1.Node, pods []*corev1.Pod, synced bool) {
 	if !c.synced.Load() {
 		return nil, nil, false
 	}
 	nodes, _ = c.nodes.List(labels.Everything())
-	pods, _ = c.pods.List(labels.Everything())
+	cached := c.listPods()
+	pods = make([]*corev1.Pod, len(cached))
+	for i, p := range cached {
+		pods[i] = p.Object()
+	}
 	return nodes, pods, true
+}
+
+// listPods is every pod in the informer cache.
+func (c *Cluster) listPods() []*Pod {
+	objs := c.pods.List()
+	out := make([]*Pod, 0, len(objs))
+	for _, o := range objs {
+		if p, ok := o.(*Pod); ok {
+			out = append(out, p)
+		}
+	}
+	return out
 }
 
 // Run starts the informers, waits for them to sync, then runs a cycle every
@@ -264,7 +283,7 @@ func (c *Cluster) Cycle(ctx context.Context) {
 	m := c.opts.Metrics
 	m.cycles.WithLabelValues(name).Inc()
 	nodes, _ := c.nodes.List(labels.Everything())
-	pods, _ := c.pods.List(labels.Everything())
+	pods := c.listPods()
 	cy := Cycle{
 		Cluster: name, Time: start.Truncate(c.opts.Interval), Nodes: nodes, Pods: pods,
 		NodeUsage: make(map[string]Usage, len(nodes)), Scraped: make(map[string]bool, len(nodes)),
@@ -455,7 +474,9 @@ func cores[K comparable](rates *decode.Rates[K], key K, start time.Time, cpu dec
 func slimObjects(obj any) (any, error) {
 	switch o := obj.(type) {
 	case *corev1.Pod:
-		return slimPod(o), nil
+		return NewPod(o), nil
+	case *Pod:
+		return o, nil // already slimmed
 	case *corev1.Node:
 		o.ManagedFields = nil
 		o.Status.Images = nil
@@ -466,71 +487,6 @@ func slimObjects(obj any) (any, error) {
 	}
 	return obj, nil
 }
-
-func slimPod(p *corev1.Pod) *corev1.Pod {
-	out := &corev1.Pod{
-		TypeMeta: p.TypeMeta,
-		ObjectMeta: metav1.ObjectMeta{
-			Name: p.Name, Namespace: p.Namespace, UID: p.UID, ResourceVersion: p.ResourceVersion,
-			Labels: p.Labels, OwnerReferences: p.OwnerReferences,
-			CreationTimestamp: p.CreationTimestamp, DeletionTimestamp: p.DeletionTimestamp,
-		},
-		Spec: corev1.PodSpec{
-			NodeName: p.Spec.NodeName, Overhead: p.Spec.Overhead, Resources: p.Spec.Resources,
-			NodeSelector: p.Spec.NodeSelector, Tolerations: p.Spec.Tolerations, Affinity: p.Spec.Affinity,
-			TopologySpreadConstraints: p.Spec.TopologySpreadConstraints,
-			PriorityClassName:         p.Spec.PriorityClassName, Priority: p.Spec.Priority,
-			PreemptionPolicy: p.Spec.PreemptionPolicy, SchedulerName: p.Spec.SchedulerName,
-		},
-		Status: corev1.PodStatus{
-			Phase: p.Status.Phase, NominatedNodeName: p.Status.NominatedNodeName,
-			Resources: p.Status.Resources, AllocatedResources: p.Status.AllocatedResources,
-		},
-	}
-	slim := func(cs []corev1.Container) []corev1.Container {
-		if len(cs) == 0 {
-			return nil
-		}
-		out := make([]corev1.Container, len(cs))
-		for i, c := range cs {
-			out[i] = corev1.Container{Name: c.Name, Image: c.Image, Resources: c.Resources,
-				RestartPolicy: c.RestartPolicy, Ports: c.Ports}
-		}
-		return out
-	}
-	out.Spec.Containers = sharedContainers.intern(slim(p.Spec.Containers))
-	out.Spec.InitContainers = sharedContainers.intern(slim(p.Spec.InitContainers))
-	out.Spec.Tolerations = sharedTolerations.intern(p.Spec.Tolerations)
-	out.OwnerReferences = sharedOwners.intern(p.OwnerReferences)
-	out.Labels = sharedLabels.intern(p.Labels)
-	status := func(ss []corev1.ContainerStatus) []corev1.ContainerStatus {
-		if len(ss) == 0 {
-			return nil
-		}
-		out := make([]corev1.ContainerStatus, len(ss))
-		for i, s := range ss {
-			out[i] = corev1.ContainerStatus{Name: s.Name, RestartCount: s.RestartCount, Ready: s.Ready,
-				Resources: s.Resources, AllocatedResources: s.AllocatedResources}
-		}
-		return out
-	}
-	out.Status.ContainerStatuses = sharedStatuses.intern(status(p.Status.ContainerStatuses))
-	out.Status.InitContainerStatuses = sharedStatuses.intern(status(p.Status.InitContainerStatuses))
-	return out
-}
-
-// The slices replicas share (see intern.go); one table for every cluster
-// of the process, as equal templates run in several datacenters.
-var (
-	sharedContainers  sliceInterner[corev1.Container, *corev1.Container]
-	sharedStatuses    sliceInterner[corev1.ContainerStatus, *corev1.ContainerStatus]
-	sharedTolerations sliceInterner[corev1.Toleration, *corev1.Toleration]
-	sharedOwners      sliceInterner[metav1.OwnerReference, *metav1.OwnerReference]
-	// The pods of a Deployment, DaemonSet or Job share their labels;
-	// a StatefulSet's or an indexed Job's are not entered (perPodLabels),
-	// and bare pods with labels of their own are what the bound is for.
-	sharedLabels = labelInterner{max: 4096}
-)
 
 // ownerIndex answers owner lookups from metadata-only informers.
 type ownerIndex struct {

@@ -117,3 +117,59 @@ func TestCycleCutByShutdownIsDroppedWhole(t *testing.T) {
 		t.Error("an interrupted cycle became the last usage")
 	}
 }
+
+// TestInformerCachesPodsAsPod runs the real informer path (a fake
+// clientset): pods are cached as *Pod, follow updates and deletes, and
+// Objects hands the gate whole corev1 pods.
+func TestInformerCachesPodsAsPod(t *testing.T) {
+	web := map[string]string{"app": "web"}
+	a, b := testPod("web-a", "n1", web, "", "1", "1Gi"), testPod("web-b", "n1", web, "", "1", "1Gi")
+	cs := fake.NewClientset(testNode("n1", "general"), a, b)
+	sink := &recordingSink{}
+	scraper := scrapeFunc(func(context.Context, *corev1.Node) (*decode.Result, error) { return &decode.Result{}, nil })
+	c, err := NewCluster(ClusterOptions{Name: "t", Client: cs, Sink: sink, NodeScraper: scraper,
+		Aggregation: Aggregation{AppLabels: testAppLabels}})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.factory.Start(t.Context().Done())
+	c.factory.WaitForCacheSync(t.Context().Done())
+	c.synced.Store(true)
+	waitPods := func(what string, cond func([]*Pod) bool) {
+		t.Helper()
+		deadline := time.Now().Add(10 * time.Second)
+		for !cond(c.listPods()) {
+			if time.Now().After(deadline) {
+				t.Fatalf("%s: cache holds %d pods", what, len(c.listPods()))
+			}
+			time.Sleep(10 * time.Millisecond)
+		}
+	}
+	waitPods("synced", func(ps []*Pod) bool { return len(ps) == 2 })
+	if ps := c.listPods(); ps[0].spec != ps[1].spec {
+		t.Error("the cached replicas do not share their spec")
+	}
+	_, pods, _ := c.Objects()
+	if len(pods) != 2 || pods[0].Spec.NodeName != "n1" || pods[0].Spec.Containers[0].Resources.Requests.Cpu().String() != "1" {
+		t.Fatalf("Objects gave %d pods, first %+v", len(pods), pods[0])
+	}
+
+	// Relabelled and deleted through the API, followed by the cache.
+	b2 := b.DeepCopy()
+	b2.Labels = map[string]string{"app": "api"}
+	if _, err := cs.CoreV1().Pods("shop").Update(t.Context(), b2, metav1.UpdateOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	if err := cs.CoreV1().Pods("shop").Delete(t.Context(), "web-a", metav1.DeleteOptions{}); err != nil {
+		t.Fatal(err)
+	}
+	waitPods("after update and delete", func(ps []*Pod) bool { return len(ps) == 1 && ps[0].Labels["app"] == "api" })
+	c.Cycle(t.Context())
+	if len(sink.writes) != 1 {
+		t.Fatalf("%d writes, want 1", len(sink.writes))
+	}
+	got := appPoints(sink.writes[0])
+	if _, ok := got["app,app=api,cluster=t,container=main,namespace=shop,workload=web-b,workload_kind=Pod"]; len(got) != 1 || !ok {
+		t.Errorf("app series %v", keys(got))
+	}
+}

@@ -10,11 +10,11 @@ import (
 )
 
 // A datacenter's pods are mostly replicas: thousands of pods share a few
-// hundred templates, so their containers, tolerations, owner references and
-// container statuses are equal slice for slice. The informer caches keep one
-// copy of each distinct slice and let every pod that carries an equal one
-// point to it, as the unique package does for comparable values (slices are
-// not comparable, so this does the same for them by content).
+// hundred templates, so their specs, statuses and owner references are
+// equal (see Pod). The informer caches keep one copy of each distinct
+// value and let every pod that carries an equal one point to it, as the
+// unique package does for comparable values (these are not comparable, so
+// this does the same for them by content: a value is a one-element slice).
 //
 // Entries hold their slice weakly: once no cached pod refers to a slice it
 // is collected and its entry removed, so pods that come and go do not grow
@@ -26,7 +26,8 @@ import (
 // equal encodings mean equal content.
 type marshaler[E any] interface {
 	*E
-	Marshal() ([]byte, error)
+	Size() int
+	MarshalToSizedBuffer([]byte) (int, error)
 }
 
 type internEntry[E any] struct {
@@ -52,13 +53,14 @@ func (in *sliceInterner[E, P]) intern(s []E) []E {
 	defer in.mu.Unlock()
 	k := in.key[:0]
 	for i := range s {
-		b, err := P(&s[i]).Marshal()
-		if err != nil {
+		// Length-prefixed, so that no two different slices share a key;
+		// encoded in place, into the reused buffer.
+		n := P(&s[i]).Size()
+		k = binary.AppendUvarint(k, uint64(n))
+		k = slices.Grow(k, n)[:len(k)+n]
+		if _, err := P(&s[i]).MarshalToSizedBuffer(k[len(k)-n:]); err != nil {
 			return s
 		}
-		// Length-prefixed, so that no two different slices share a key.
-		k = append(k, byte(len(b)>>24), byte(len(b)>>16), byte(len(b)>>8), byte(len(b)))
-		k = append(k, b...)
 	}
 	in.key = k
 	if e, ok := in.entries[string(k)]; ok {

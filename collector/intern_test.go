@@ -8,6 +8,7 @@ import (
 
 	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/api/resource"
+	"k8s.io/client-go/tools/cache"
 )
 
 func containers(cpu string) []corev1.Container {
@@ -55,25 +56,53 @@ func TestInternSharesEqualSlicesAndForgetsDeadOnes(t *testing.T) {
 	}
 }
 
-func TestSlimmedReplicasShareTheirSlices(t *testing.T) {
+func TestReplicasShareSpecAndStatus(t *testing.T) {
 	p1, p2 := gatePod("db-0", "n1"), gatePod("db-1", "n2")
-	s1, s2 := slimPod(p1), slimPod(p2)
-	for _, f := range []struct {
-		name string
-		a, b any
-	}{
-		{"containers", &s1.Spec.Containers[0], &s2.Spec.Containers[0]},
-		{"init containers", &s1.Spec.InitContainers[0], &s2.Spec.InitContainers[0]},
-		{"tolerations", &s1.Spec.Tolerations[0], &s2.Spec.Tolerations[0]},
-		{"container statuses", &s1.Status.ContainerStatuses[0], &s2.Status.ContainerStatuses[0]},
-	} {
-		if f.a != f.b {
-			t.Errorf("%s of two replicas are not shared", f.name)
-		}
+	s1, s2 := NewPod(p1), NewPod(p2)
+	if s1.spec != s2.spec || s1.status != s2.status {
+		t.Error("two replicas' specs or statuses are not shared")
 	}
-	p2.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("3")
-	if s3 := slimPod(p2); &s3.Spec.Containers[0] == &s1.Spec.Containers[0] {
-		t.Error("a resized replica shares the others' containers")
+	if reflect.ValueOf(s1.Labels).UnsafePointer() != reflect.ValueOf(s2.Labels).UnsafePointer() {
+		t.Error("two replicas' labels are not shared")
+	}
+	// The node is the pod's own, never the shared spec's.
+	if o1, o2 := s1.Object(), s2.Object(); o1.Spec.NodeName != "n1" || o2.Spec.NodeName != "n2" || s1.spec.NodeName != "" {
+		t.Errorf("nodes %q and %q (shared spec %q), want n1 and n2", o1.Spec.NodeName, o2.Spec.NodeName, s1.spec.NodeName)
+	}
+	if s1.Name != "db-0" || s2.Name != "db-1" || s1.UID == s2.UID {
+		t.Errorf("metadata mixed up: %s/%s %s/%s", s1.Name, s1.UID, s2.Name, s2.UID)
+	}
+	p3 := gatePod("db-2", "n1")
+	p3.Spec.Containers[0].Resources.Requests[corev1.ResourceCPU] = resource.MustParse("3")
+	p3.Status.ContainerStatuses[0].RestartCount = 2
+	s3 := NewPod(p3)
+	if s3.spec == s1.spec || s3.status == s1.status {
+		t.Error("a resized, restarted replica shares the others' spec or status")
+	}
+	if got := s3.Object().Spec.Containers[0].Resources.Requests.Cpu().String(); got != "3" || s3.restarts("db") != 2 {
+		t.Errorf("resized replica: cpu %s, restarts %d; want 3 and 2", got, s3.restarts("db"))
+	}
+}
+
+func TestPodIsAnInformerObject(t *testing.T) {
+	p := NewPod(gatePod("db-0", "n1"))
+	key, err := cache.MetaNamespaceKeyFunc(p)
+	if err != nil || key != "shop/db-0" {
+		t.Fatalf("key %q, %v; want shop/db-0", key, err)
+	}
+	cp := p.DeepCopyObject().(*Pod)
+	cp.Labels["app"] = "changed"
+	cp.Name = "other"
+	if p.Labels["app"] != "db" || p.Name != "db-0" {
+		t.Error("a deep copy's metadata is not its own")
+	}
+	// The store the pod informer uses keeps them as they are.
+	store := cache.NewIndexer(cache.DeletionHandlingMetaNamespaceKeyFunc, cache.Indexers{})
+	if err := store.Add(p); err != nil {
+		t.Fatal(err)
+	}
+	if got, ok, _ := store.GetByKey("shop/db-0"); !ok || got != p {
+		t.Errorf("store returned %v, %v", got, ok)
 	}
 }
 

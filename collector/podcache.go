@@ -1,7 +1,6 @@
 package collector
 
 import (
-	corev1 "k8s.io/api/core/v1"
 	"k8s.io/apimachinery/pkg/types"
 
 	"github.com/headroomhq/headroom/capacity"
@@ -46,12 +45,15 @@ func (pc *PodCache) end() {
 	}
 }
 
-func (pc *PodCache) facts(p *corev1.Pod, a *Aggregation) *podFacts {
-	f := pc.m[p.UID]
-	if f != nil && f.rv == p.ResourceVersion && p.UID != "" {
+func (pc *PodCache) facts(cached *Pod, a *Aggregation) *podFacts {
+	f := pc.m[cached.UID]
+	if f != nil && f.rv == cached.ResourceVersion && cached.UID != "" {
 		f.gen = pc.gen
 		return f
 	}
+	// A new or changed pod: worked out on the corev1.Pod, with the
+	// functions the gate and `headroom top` use.
+	p := cached.Object()
 	f = &podFacts{rv: p.ResourceVersion, gen: pc.gen}
 	f.workload = WorkloadOf(p, a.Owners)
 	f.app = AppOf(p, a.AppLabels, f.workload)

@@ -68,7 +68,7 @@ func gatePod(name, node string) *corev1.Pod {
 // scheduler (and so the gate) reads, and checks slimming keeps it.
 func TestSlimPodKeepsWhatTheGateReads(t *testing.T) {
 	full := gatePod("db-0", "n1")
-	slim := slimPod(full.DeepCopy())
+	slim := NewPod(full.DeepCopy()).Object()
 	for _, f := range []struct {
 		name       string
 		full, slim any
@@ -155,7 +155,7 @@ func TestSlimObjectsGateAnswersTheSame(t *testing.T) {
 	var slimPods []*corev1.Pod
 	for _, p := range pods() {
 		o, _ := slimObjects(p)
-		slimPods = append(slimPods, o.(*corev1.Pod))
+		slimPods = append(slimPods, o.(*Pod).Object())
 	}
 	if got := check(slimNodes, slimPods); got != want {
 		t.Errorf("the gate answers differently on slimmed objects:\nfull %s\nslim %s", want, got)

@@ -196,7 +196,7 @@ func inspectCycle(cluster string, now time.Time, res *decode.Result, pods []core
 			if p.Spec.NodeName == "" {
 				p.Spec.NodeName = nodeName
 			}
-			c.Pods = append(c.Pods, p)
+			c.Pods = append(c.Pods, collector.NewPod(p))
 		}
 		return c
 	}
@@ -220,7 +220,7 @@ func inspectCycle(cluster string, now time.Time, res *decode.Result, pods []core
 		for _, ctr := range containers[id] {
 			p.Spec.Containers = append(p.Spec.Containers, corev1.Container{Name: ctr})
 		}
-		c.Pods = append(c.Pods, p)
+		c.Pods = append(c.Pods, collector.NewPod(p))
 	}
 	return c
 }
