@@ -206,9 +206,13 @@ func (c *Cluster) Objects() (nodes []*corev1.Node, pods []*corev1.Pod, synced bo
 	}
 	nodes, _ = c.nodes.List(labels.Everything())
 	cached := c.listPods()
+	// One allocation for the lot: a datacenter's pods are built for one
+	// check and dropped together.
+	built := make([]corev1.Pod, len(cached))
 	pods = make([]*corev1.Pod, len(cached))
 	for i, p := range cached {
-		pods[i] = p.Object()
+		p.objectInto(&built[i])
+		pods[i] = &built[i]
 	}
 	return nodes, pods, true
 }

@@ -96,9 +96,14 @@ func (p *Pod) Phase() corev1.PodPhase { return p.status.Phase }
 // struct each call, but its slices, maps and pointers are shared with the
 // cache: callers must not modify them.
 func (p *Pod) Object() *corev1.Pod {
-	out := &corev1.Pod{ObjectMeta: p.ObjectMeta, Spec: *p.spec, Status: *p.status}
-	out.Spec.NodeName = p.NodeName
+	out := new(corev1.Pod)
+	p.objectInto(out)
 	return out
+}
+
+func (p *Pod) objectInto(out *corev1.Pod) {
+	*out = corev1.Pod{ObjectMeta: p.ObjectMeta, Spec: *p.spec, Status: *p.status}
+	out.Spec.NodeName = p.NodeName
 }
 
 // restarts is the restart count of the pod's container or init container
