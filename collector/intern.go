@@ -58,8 +58,8 @@ func (in *sliceInterner[E, P]) intern(s []E) []E {
 		n := P(&s[i]).Size()
 		k = binary.AppendUvarint(k, uint64(n))
 		k = slices.Grow(k, n)[:len(k)+n]
-		if _, err := P(&s[i]).MarshalToSizedBuffer(k[len(k)-n:]); err != nil {
-			return s
+		if m, err := P(&s[i]).MarshalToSizedBuffer(k[len(k)-n:]); err != nil || m != n {
+			return s // unshared rather than keyed on a partial encoding
 		}
 	}
 	in.key = k

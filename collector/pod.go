@@ -1,6 +1,8 @@
 package collector
 
 import (
+	"slices"
+
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/runtime"
@@ -16,7 +18,8 @@ import (
 // daemon that caches every pod of a datacenter spent a third of its live
 // heap on those structs alone (15,000 pods: 19 of 60 MB). A Pod is 264.
 //
-// A Pod is read-only, like everything an informer cache hands out.
+// A Pod is built by NewPod, and read-only, like everything an informer
+// cache hands out.
 type Pod struct {
 	// Name, namespace, UID, resourceVersion, labels, owner references,
 	// creation and deletion times; nothing else is kept.
@@ -32,8 +35,10 @@ type Pod struct {
 func NewPod(p *corev1.Pod) *Pod {
 	spec := corev1.PodSpec{
 		Overhead: p.Spec.Overhead, Resources: p.Spec.Resources,
-		NodeSelector: p.Spec.NodeSelector, Tolerations: p.Spec.Tolerations, Affinity: p.Spec.Affinity,
-		TopologySpreadConstraints: p.Spec.TopologySpreadConstraints,
+		NodeSelector: p.Spec.NodeSelector, Affinity: p.Spec.Affinity,
+		// Clipped, as every shared slice: a reader's append copies.
+		Tolerations:               slices.Clip(p.Spec.Tolerations),
+		TopologySpreadConstraints: slices.Clip(p.Spec.TopologySpreadConstraints),
 		PriorityClassName:         p.Spec.PriorityClassName, Priority: p.Spec.Priority,
 		PreemptionPolicy: p.Spec.PreemptionPolicy, SchedulerName: p.Spec.SchedulerName,
 		Containers: slimContainers(p.Spec.Containers), InitContainers: slimContainers(p.Spec.InitContainers),
@@ -88,6 +93,10 @@ func PodsOf(pods ...*corev1.Pod) []*Pod {
 	}
 	return out
 }
+
+// String names the pod (the embedded ObjectMeta's String would print
+// its metadata as if it were the whole pod).
+func (p *Pod) String() string { return p.Namespace + "/" + p.Name }
 
 // Phase is the pod's phase.
 func (p *Pod) Phase() corev1.PodPhase { return p.status.Phase }

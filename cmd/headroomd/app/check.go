@@ -194,19 +194,22 @@ func (h *checkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 		}
 		policy = *req.Policy
 	}
-	nodes, pods, synced := gc.source.Objects()
-	if !synced {
-		w.Header().Set("Retry-After", "5")
-		fail(http.StatusServiceUnavailable, "not_synced", fmt.Errorf("cluster %s: informers have not synced yet", req.Cluster))
-		return
-	}
-
 	ctx, cancel := context.WithTimeout(r.Context(), h.timeout)
 	defer cancel()
 	select {
 	case h.slots <- struct{}{}:
 	case <-ctx.Done():
 		fail(http.StatusServiceUnavailable, "busy", fmt.Errorf("no check slot free within %s", h.timeout))
+		return
+	}
+	// The objects are taken inside the slot: they are built for the check
+	// (a datacenter's pods, tens of megabytes), so waiting requests must
+	// not each hold a set.
+	nodes, pods, synced := gc.source.Objects()
+	if !synced {
+		<-h.slots
+		w.Header().Set("Retry-After", "5")
+		fail(http.StatusServiceUnavailable, "not_synced", fmt.Errorf("cluster %s: informers have not synced yet", req.Cluster))
 		return
 	}
 	type outcome struct {
