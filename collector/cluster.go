@@ -325,9 +325,18 @@ func (c *Cluster) Cycle(ctx context.Context) {
 	now := c.opts.Now()
 	c.lastSuccess.Store(now.UnixNano())
 	m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
-	m.cycleDuration.WithLabelValues(name).Observe(now.Sub(start).Seconds())
-	c.opts.Logger.Debug("cycle done", "nodes", len(nodes), "failed", failed, "points", len(points),
-		"took", now.Sub(start))
+	took := now.Sub(start)
+	m.cycleDuration.WithLabelValues(name).Observe(took.Seconds())
+	if took > c.opts.Interval {
+		// The ticker drops the boundaries the cycle ran over: those
+		// intervals have no point of their own. Said once per cycle,
+		// with what to change, because it is a sizing problem, not a
+		// failure of any node.
+		m.overruns.WithLabelValues(name).Inc()
+		c.opts.Logger.Warn("cycle took longer than the interval: raise collection.concurrency (or lower the per-node timeout) so that nodes/concurrency scrapes fit in one interval",
+			"took", took.Round(time.Millisecond), "interval", c.opts.Interval, "nodes", len(nodes), "concurrency", c.opts.Concurrency)
+	}
+	c.opts.Logger.Debug("cycle done", "nodes", len(nodes), "failed", failed, "points", len(points), "took", took)
 }
 
 type scrapeResult struct {

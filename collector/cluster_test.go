@@ -173,3 +173,40 @@ func TestInformerCachesPodsAsPod(t *testing.T) {
 		t.Errorf("app series %v", keys(got))
 	}
 }
+
+// TestCycleLongerThanIntervalIsCounted: a cycle that overruns its interval
+// (too many nodes for the concurrency) is counted as an overrun; one that
+// fits is not.
+func TestCycleLongerThanIntervalIsCounted(t *testing.T) {
+	var mu sync.Mutex
+	clock := time.Date(2026, 12, 1, 12, 0, 0, 0, time.UTC)
+	now := func() time.Time { mu.Lock(); defer mu.Unlock(); return clock }
+	var scrapeTakes time.Duration
+	scraper := scrapeFunc(func(_ context.Context, n *corev1.Node) (*decode.Result, error) {
+		mu.Lock()
+		clock = clock.Add(scrapeTakes)
+		mu.Unlock()
+		return &decode.Result{Nodes: []decode.Node{{Name: n.Name, MemoryWorkingSetBytes: 1 << 30, HasMemory: true}}}, nil
+	})
+	m := NewMetrics(prometheus.NewRegistry())
+	c, err := NewCluster(ClusterOptions{Name: "t", Client: fake.NewClientset(
+		&corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n1"}}, &corev1.Node{ObjectMeta: metav1.ObjectMeta{Name: "n2"}}),
+		Sink: &recordingSink{}, NodeScraper: scraper, Concurrency: 1, Interval: 15 * time.Second, Timeout: 5 * time.Second,
+		Metrics: m, Now: now})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c.factory.Start(t.Context().Done())
+	c.factory.WaitForCacheSync(t.Context().Done())
+
+	scrapeTakes = 5 * time.Second // two nodes one after the other: 10 s of 15
+	c.Cycle(t.Context())
+	if got := testutil.ToFloat64(m.overruns.WithLabelValues("t")); got != 0 {
+		t.Fatalf("a 10 s cycle of a 15 s interval counted as %v overruns", got)
+	}
+	scrapeTakes = 8 * time.Second // 16 s
+	c.Cycle(t.Context())
+	if got := testutil.ToFloat64(m.overruns.WithLabelValues("t")); got != 1 {
+		t.Fatalf("a 16 s cycle of a 15 s interval counted as %v overruns, want 1", got)
+	}
+}

@@ -9,6 +9,7 @@ type Metrics struct {
 	nodeDuration   *prometheus.HistogramVec
 	cycles         *prometheus.CounterVec
 	partialCycles  *prometheus.CounterVec
+	overruns       *prometheus.CounterVec
 	nodesScraped   *prometheus.CounterVec
 	nodesFailed    *prometheus.CounterVec
 	points         *prometheus.CounterVec
@@ -31,6 +32,8 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "headroom_collector_cycles_total", Help: "Collection cycles run."}, []string{"cluster"}),
 		partialCycles: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "headroom_collector_partial_cycles_total", Help: "Cycles in which at least one node could not be scraped."}, []string{"cluster"}),
+		overruns: prometheus.NewCounterVec(prometheus.CounterOpts{
+			Name: "headroom_collector_cycle_overruns_total", Help: "Cycles that took longer than the interval, so that the next interval boundary had no cycle of its own."}, []string{"cluster"}),
 		nodesScraped: prometheus.NewCounterVec(prometheus.CounterOpts{
 			Name: "headroom_collector_nodes_scraped_total", Help: "Node scrapes that succeeded."}, []string{"cluster"}),
 		nodesFailed: prometheus.NewCounterVec(prometheus.CounterOpts{
@@ -45,7 +48,7 @@ func NewMetrics(reg prometheus.Registerer) *Metrics {
 			Name: "headroom_collector_informers_synced", Help: "1 once the cluster's node and pod informers have synced."}, []string{"cluster"}),
 	}
 	if reg != nil {
-		reg.MustRegister(m.cycleDuration, m.nodeDuration, m.cycles, m.partialCycles, m.nodesScraped,
+		reg.MustRegister(m.cycleDuration, m.nodeDuration, m.cycles, m.partialCycles, m.overruns, m.nodesScraped,
 			m.nodesFailed, m.points, m.sinkErrors, m.lastSuccess, m.informerSynced)
 	}
 	return m

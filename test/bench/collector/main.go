@@ -3,9 +3,16 @@
 // with headroomd also writing everything to InfluxDB. `make bench-collector`
 // runs it for 500 and 1,000 nodes × 30 pods and prints a table.
 //
-// Each size gets a fresh one-cluster stack in .stack-bench-<nodes>. metrics-server
-// runs with --metric-resolution equal to headroomd's interval, so both do
-// one cycle per interval over the same kubelets.
+// Each size gets a fresh one-cluster stack in .stack-bench-<nodes> (with
+// -keep, one left running by an earlier -keep run is reused, pods and all:
+// bringing 30,000 pods to Running takes kwok most of an hour here).
+// metrics-server runs with --metric-resolution equal to headroomd's
+// interval, so both do one cycle per interval over the same kubelets.
+//
+// headroomd's CPU is measured over whole cycles, from one cycle's start to
+// the start of the cycle -cycles later, so that a cycle running longer than
+// the interval is still counted whole; metrics-server's over the same wall
+// time, per interval (its scrape is cut at one interval).
 package main
 
 import (
@@ -28,6 +35,7 @@ import (
 
 	appsv1 "k8s.io/api/apps/v1"
 	corev1 "k8s.io/api/core/v1"
+	apierrors "k8s.io/apimachinery/pkg/api/errors"
 	"k8s.io/apimachinery/pkg/api/resource"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 	"k8s.io/apimachinery/pkg/labels"
@@ -43,6 +51,8 @@ func main() {
 	sizes := flag.String("nodes", "500,1000", "cluster sizes (nodes), comma-separated")
 	podsPerNode := flag.Int("pods-per-node", 30, "pods per node")
 	cycles := flag.Int("cycles", 4, "cycles measured per size")
+	concurrency := flag.Int("concurrency", 0, "headroomd's collection.concurrency (0: nodes/25, at least 20, so that a cycle fits the interval)")
+	keep := flag.Bool("keep", false, "reuse a running stack of an earlier -keep run and leave this one running (make stack-down does not stop it: localstack.Down on its directory does)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
@@ -53,7 +63,11 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: -nodes %q: want positive integers\n", *sizes)
 			os.Exit(2)
 		}
-		row, err := bench(ctx, n, *podsPerNode, *cycles)
+		c := *concurrency
+		if c <= 0 {
+			c = max(20, n/25)
+		}
+		row, err := bench(ctx, n, *podsPerNode, *cycles, c, *keep)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -69,7 +83,7 @@ func main() {
 	}
 }
 
-func bench(ctx context.Context, nodes, podsPerNode, cycles int) (string, error) {
+func bench(ctx context.Context, nodes, podsPerNode, cycles, concurrency int, keep bool) (string, error) {
 	root, err := localstack.RepoRoot()
 	if err != nil {
 		return "", err
@@ -80,25 +94,13 @@ func bench(ctx context.Context, nodes, podsPerNode, cycles int) (string, error) 
 	// authority", most likely client-go's transport cache still holding
 	// the first stack's CA file (same path, new CA).
 	dir := filepath.Join(root, fmt.Sprintf(".stack-bench-%d", nodes))
-	if err := localstack.Down(dir, log); err != nil {
-		return "", err
-	}
-	bins, err := localstack.BuildBinaries(ctx, root, os.Stderr)
+	st, err := benchStack(ctx, root, dir, nodes, keep, log)
 	if err != nil {
 		return "", err
 	}
-	helper, err := localstack.BuildHelper(ctx, root)
-	if err != nil {
-		return "", err
+	if !keep {
+		defer func() { _ = localstack.Down(dir, log) }()
 	}
-	spec := localstack.Spec{Clusters: []localstack.ClusterSpec{{Name: "bench", MetricsResolution: interval.String(),
-		Pools: []localstack.NodePool{{Name: "general", Count: nodes, CPU: "32", Memory: "128Gi"}}}}}
-	st, err := localstack.Up(ctx, localstack.Options{Dir: dir, Spec: spec, Binaries: bins, Helper: helper,
-		Logger: log, Timeout: 15 * time.Minute})
-	if err != nil {
-		return "", err
-	}
-	defer func() { _ = localstack.Down(dir, log) }()
 	cs, err := st.Clientset("bench")
 	if err != nil {
 		return "", err
@@ -124,13 +126,20 @@ func bench(ctx context.Context, nodes, podsPerNode, cycles int) (string, error) 
 	if err != nil {
 		return "", err
 	}
-	cfg := fmt.Sprintf(`collection: {interval: %s, timeout: 10s, concurrency: 20, jitter: 2s}
+	cfg := fmt.Sprintf(`collection: {interval: %s, timeout: 10s, concurrency: %d, jitter: 2s}
 clusters:
 - {name: bench, kubeconfig: %s, context: bench, source: kubelet, kubeletInsecureSkipVerify: true}
 influx: {url: %s, bucket: %s/autogen}
 spool: {path: %s}
 server: {listen: %s}
-`, interval, st.Kubeconfig, st.InfluxURL, st.InfluxDatabase, filepath.Join(dir, "spool.db"), listen)
+`, interval, concurrency, st.Kubeconfig, st.InfluxURL, st.InfluxDatabase, filepath.Join(dir, "spool.db"), listen)
+	// A reused stack's directory holds the last run's spool and history:
+	// headroomd would replay the spool into the measured cycles.
+	for _, f := range []string{"spool.db", "history.db"} {
+		if err := os.RemoveAll(filepath.Join(dir, f)); err != nil {
+			return "", err
+		}
+	}
 	cfgPath := filepath.Join(dir, "headroomd.yaml")
 	if err := os.WriteFile(cfgPath, []byte(cfg), 0o600); err != nil {
 		return "", err
@@ -146,6 +155,13 @@ server: {listen: %s}
 	metrics := "http://" + listen + "/metrics"
 	if err := waitFor(ctx, 5*time.Minute, func() bool { v, _ := counter(metrics, "headroom_collector_cycles_total"); return v >= 2 }); err != nil {
 		return "", fmt.Errorf("headroomd warm-up: %w", err)
+	}
+	// From a cycle's start (the counter counts starts) to the start of
+	// the cycle `cycles` later: exactly `cycles` cycles of headroomd's work.
+	started, _ := counter(metrics, "headroom_collector_cycles_total")
+	c0, err := nextCycle(ctx, metrics, started+1)
+	if err != nil {
+		return "", err
 	}
 	window := time.Duration(cycles) * interval
 	profiled := make(chan struct{})
@@ -163,28 +179,106 @@ server: {listen: %s}
 	} else {
 		close(profiled)
 	}
-	hd0, ms0 := cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
-	c0, _ := counter(metrics, "headroom_collector_cycles_total")
-	w0, _ := counter(metrics, "headroom_sink_points_written_total")
-	select {
-	case <-ctx.Done():
-		return "", ctx.Err()
-	case <-time.After(window):
+	t0, hd0, ms0 := time.Now(), cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
+	s0 := scrapeCounters(metrics)
+	if _, err := nextCycle(ctx, metrics, c0+float64(cycles)); err != nil {
+		return "", err
 	}
-	hd1, ms1 := cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
-	c1, _ := counter(metrics, "headroom_collector_cycles_total")
-	w1, _ := counter(metrics, "headroom_sink_points_written_total")
+	t1, hd1, ms1 := time.Now(), cpuSeconds(hd.Process.Pid), cpuSeconds(ms.PID)
+	s1 := scrapeCounters(metrics)
 	<-profiled
-	hdCycles := c1 - c0
-	if hdCycles <= 0 || w1 <= w0 {
-		return "", fmt.Errorf("headroomd ran %v cycles and wrote %v points in the window", hdCycles, w1-w0)
+	d := s1.minus(s0)
+	if d.written <= 0 {
+		return "", fmt.Errorf("headroomd wrote no points in %d cycles", cycles)
 	}
-	hdPerCycle := (hd1 - hd0) / hdCycles
-	msPerCycle := (ms1 - ms0) / float64(cycles)
+	elapsed := t1.Sub(t0)
+	hdPerCycle := (hd1 - hd0) / float64(cycles)
+	msPerCycle := (ms1 - ms0) / (elapsed.Seconds() / interval.Seconds())
 	hdRSS, msRSS := peakRSS(hd.Process.Pid), peakRSS(ms.PID)
-	log.Info("measured", "nodes", nodes, "headroomd_cycles", hdCycles, "points_written", w1-w0)
+	var mean time.Duration
+	if d.durations > 0 {
+		mean = time.Duration(d.durationSum / d.durations * float64(time.Second)).Round(time.Millisecond)
+	}
+	log.Info("measured", "nodes", nodes, "concurrency", concurrency, "cycles", cycles, "elapsed", elapsed.Round(time.Millisecond),
+		"headroomd_cycle_mean", mean,
+		"overruns", d.overruns, "nodes_failed", d.failed, "points_written", d.written)
 	return fmt.Sprintf("| %d × %d | %.3f | %.3f | %.2f | %d MiB | %d MiB | %.2f |", nodes, podsPerNode,
 		hdPerCycle, msPerCycle, hdPerCycle/msPerCycle, hdRSS>>20, msRSS>>20, float64(hdRSS)/float64(msRSS)), nil
+}
+
+// benchStack starts a one-cluster stack of nodes kwok nodes in dir, or with
+// keep returns the one an earlier -keep run left there when it is healthy
+// and of that size.
+func benchStack(ctx context.Context, root, dir string, nodes int, keep bool, log *slog.Logger) (*localstack.State, error) {
+	spec := localstack.Spec{Clusters: []localstack.ClusterSpec{{Name: "bench", MetricsResolution: interval.String(),
+		Pools: []localstack.NodePool{{Name: "general", Count: nodes, CPU: "32", Memory: "128Gi"}}}}}
+	if keep {
+		st, err := localstack.LoadState(dir)
+		if err == nil {
+			err = st.Check(ctx)
+		}
+		if err == nil && (len(st.Clusters) != 1 || st.Clusters[0].Spec.Pools[0].Count != nodes) {
+			err = fmt.Errorf("it is not a %d-node bench stack", nodes)
+		}
+		if err == nil {
+			log.Info("reusing the running bench stack", "dir", dir)
+			return st, nil
+		}
+		log.Info("starting a bench stack", "dir", dir, "reason", err)
+	}
+	if err := localstack.Down(dir, log); err != nil {
+		return nil, err
+	}
+	bins, err := localstack.BuildBinaries(ctx, root, os.Stderr)
+	if err != nil {
+		return nil, err
+	}
+	helper, err := localstack.BuildHelper(ctx, root)
+	if err != nil {
+		return nil, err
+	}
+	return localstack.Up(ctx, localstack.Options{Dir: dir, Spec: spec, Binaries: bins, Helper: helper,
+		Logger: log, Timeout: 15 * time.Minute})
+}
+
+// nextCycle waits until headroomd's cycle counter reaches at least want
+// (a cycle has just started) and returns it. It polls often, so that the
+// measured window starts and ends within a fraction of a second of a
+// cycle's start; one poll of /metrics is some tens of microseconds of
+// headroomd's CPU.
+func nextCycle(ctx context.Context, metrics string, want float64) (float64, error) {
+	var got float64
+	ctx, cancel := context.WithTimeout(ctx, 10*time.Minute)
+	defer cancel()
+	for {
+		got, _ = counter(metrics, "headroom_collector_cycles_total")
+		if got >= want {
+			return got, nil
+		}
+		select {
+		case <-ctx.Done():
+			return got, fmt.Errorf("headroomd's cycle counter stayed at %v (want %v): %w", got, want, ctx.Err())
+		case <-time.After(100 * time.Millisecond):
+		}
+	}
+}
+
+// counters are headroomd's self-metrics the bench reports.
+type counters struct{ written, overruns, failed, durationSum, durations float64 }
+
+func scrapeCounters(metrics string) counters {
+	var c counters
+	c.written, _ = counter(metrics, "headroom_sink_points_written_total")
+	c.overruns, _ = counter(metrics, "headroom_collector_cycle_overruns_total")
+	c.failed, _ = counter(metrics, "headroom_collector_nodes_failed_total")
+	c.durationSum, _ = counter(metrics, "headroom_collector_cycle_duration_seconds_sum")
+	c.durations, _ = counter(metrics, "headroom_collector_cycle_duration_seconds_count")
+	return c
+}
+
+func (c counters) minus(o counters) counters {
+	return counters{c.written - o.written, c.overruns - o.overruns, c.failed - o.failed,
+		c.durationSum - o.durationSum, c.durations - o.durations}
 }
 
 func createPods(ctx context.Context, cs kubernetes.Interface, total int) error {
@@ -206,8 +300,8 @@ func createPods(ctx context.Context, cs kubernetes.Interface, total int) error {
 						Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
 							corev1.ResourceCPU: resource.MustParse("10m"), corev1.ResourceMemory: resource.MustParse("32Mi")}}}}}}},
 		}
-		if _, err := cs.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil {
-			return err
+		if _, err := cs.AppsV1().Deployments("default").Create(ctx, d, metav1.CreateOptions{}); err != nil && !apierrors.IsAlreadyExists(err) {
+			return err // a reused stack has them already
 		}
 	}
 	return nil
