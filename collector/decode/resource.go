@@ -38,7 +38,8 @@ const (
 // CPU sample's timestamp, the one a rate needs.
 //
 // It returns an error wrapping ErrMalformed, naming the line, for a syntax
-// error, a negative or non-integer timestamp, or a CPU counter, working set
+// error in a line of a series it reads (lines of other series are skipped
+// unparsed), a negative or non-integer timestamp, or a CPU counter, working set
 // or start time that is negative, not finite or out of range.
 func ResourceMetrics(r io.Reader, nodeName string, defaultTime time.Time) (*Result, error) {
 	b, err := readAll(r)
@@ -83,6 +84,14 @@ func decodeResourceAs(b []byte, nodeName string, defaultTime time.Time, withPods
 		if len(l) == 0 || l[0] == '#' {
 			continue
 		}
+		// A line of a series not read is skipped before its labels and
+		// value are parsed: they are most of the work, and the pod_*
+		// series the collector does not read are two lines in five of a
+		// kubelet's page. Such a line is not checked either: a kubelet's
+		// new series, well formed or not, never fails a node.
+		if i := scanName(l, 0); i > 0 && (i == len(l) || isBlank(l[i]) || l[i] == '{') && !d.reads(l[:i]) {
+			continue
+		}
 		err := parseSample(l, &s, &d.scratch)
 		if err == nil {
 			err = d.add(&s)
@@ -109,11 +118,19 @@ type resourceDecoder struct {
 	scratch     []byte // reused for unescaped label values
 }
 
+// reads reports whether the decoder keeps samples of the series name.
+func (d *resourceDecoder) reads(name []byte) bool {
+	switch string(name) {
+	case nodeCPUName, nodeMemoryName, containerCPUName, containerMemName, containerStartName:
+		return true
+	case podCPUName, podMemoryName:
+		return d.withPods
+	}
+	return false
+}
+
 func (d *resourceDecoder) add(s *sample) error {
-	switch string(s.name) {
-	case nodeCPUName, nodeMemoryName, podCPUName, podMemoryName,
-		containerCPUName, containerMemName, containerStartName:
-	default:
+	if !d.reads(s.name) {
 		return nil
 	}
 	t := d.defaultTime
@@ -126,7 +143,7 @@ func (d *resourceDecoder) add(s *sample) error {
 	case nodeMemoryName:
 		return setMemory(&d.node.MemoryWorkingSetBytes, &d.node.HasMemory, s.value)
 	case podCPUName, podMemoryName:
-		if !d.withPods || len(s.namespace) == 0 || len(s.pod) == 0 {
+		if len(s.namespace) == 0 || len(s.pod) == 0 {
 			return nil
 		}
 		p := &d.pods[d.podIndex(s.namespace, s.pod)]

@@ -303,6 +303,27 @@ func TestResourceMetricsRejects(t *testing.T) {
 	}
 }
 
+// TestResourceMetricsSkipsSeriesItDoesNotRead: a line of a series the
+// decoder does not keep is skipped unparsed, so a kubelet's new or odd
+// series never fails a node; the same line in a series it keeps is an
+// error.
+func TestResourceMetricsSkipsSeriesItDoesNotRead(t *testing.T) {
+	good := "container_cpu_usage_seconds_total{" + coredns + "} 1 1633253812125\n" +
+		"container_memory_working_set_bytes{" + coredns + "} 7 1633253812125\n"
+	odd := "pod_cpu_usage_seconds_total{pod=\"p} 1\ncontainer_swap_usage_bytes{broken 1\n"
+	r, err := ResourceMetricsBytes([]byte(odd+good), "n", time.Time{})
+	if err != nil {
+		t.Fatalf("a malformed line of a series not read failed the page: %v", err)
+	}
+	if len(r.Containers) != 1 {
+		t.Fatalf("got %d containers, want 1", len(r.Containers))
+	}
+	// ResourceMetrics keeps the pod series, so the same line is an error.
+	if _, err := ResourceMetrics(strings.NewReader(odd+good), "n", time.Time{}); !errors.Is(err, ErrMalformed) {
+		t.Fatalf("a malformed pod_* line with the pod series kept: err %v, want ErrMalformed", err)
+	}
+}
+
 func TestResourceMetricsDropsPointsWithoutTime(t *testing.T) {
 	in := "node_cpu_usage_seconds_total 357.35491\nnode_memory_working_set_bytes 1.616273408e+09\n"
 	r, err := ResourceMetrics(strings.NewReader(in), "n", time.Time{})
