@@ -26,11 +26,6 @@ type Usage struct {
 	HasMemory   bool
 }
 
-// ContainerKey identifies a running container.
-type ContainerKey struct {
-	Namespace, Pod, Container string
-}
-
 // Cycle is one collection cycle of one cluster: the objects the informers
 // held and the usage scraped, ready to be aggregated into points.
 type Cycle struct {
@@ -38,10 +33,10 @@ type Cycle struct {
 	Time    time.Time // every point of the cycle carries it
 	Nodes   []*corev1.Node
 	Pods    []*Pod
-	// NodeUsage and ContainerUsage hold what was scraped; a node missing
-	// from Scraped failed this cycle.
+	// NodeUsage (by node name) and ContainerUsage (by decode.ContainerID)
+	// hold what was scraped; a node missing from Scraped failed this cycle.
 	NodeUsage      map[string]Usage
-	ContainerUsage map[ContainerKey]Usage
+	ContainerUsage map[string]Usage
 	Scraped        map[string]bool
 }
 
@@ -80,8 +75,6 @@ func (a Aggregation) Points(c Cycle) []headroom.Point {
 	if cache == nil {
 		cache = NewPodCache()
 	}
-	cache.begin()
-	defer cache.end()
 	apps := map[appKey]*appSums{}
 	var points []headroom.Point
 	facts := make([]*podFacts, len(c.Pods))
@@ -105,7 +98,7 @@ func (a Aggregation) Points(c Cycle) []headroom.Point {
 			s.cpuLim += ctr.cpuLim
 			s.memReq += ctr.memReq
 			s.memLim += ctr.memLim
-			u, ok := c.ContainerUsage[ContainerKey{pod.Namespace, pod.Name, ctr.name}]
+			u, ok := c.ContainerUsage[ctr.id]
 			if ok && u.HasCPU {
 				s.cpuSum += u.CPUCores
 				s.cpuMax = max(s.cpuMax, u.CPUCores)

@@ -11,6 +11,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/headroomhq/headroom"
+	"github.com/headroomhq/headroom/collector/decode"
 )
 
 func testPod(name, node string, labels map[string]string, owner string, cpuReq, memReq string) *corev1.Pod {
@@ -80,9 +81,9 @@ func TestAggregateSumsReplicasIntoOneSeriesWithoutHostOrPod(t *testing.T) {
 			testPod("web-5d4f-a", "n1", web, "web-5d4f", "500m", "512Mi"),
 			testPod("web-5d4f-b", "n2", web, "web-5d4f", "500m", "512Mi"),
 		),
-		ContainerUsage: map[ContainerKey]Usage{
-			{"shop", "web-5d4f-a", "main"}: {CPUCores: 0.25, HasCPU: true, MemoryBytes: 300 << 20, HasMemory: true},
-			{"shop", "web-5d4f-b", "main"}: {CPUCores: 0.5, HasCPU: true, MemoryBytes: 100 << 20, HasMemory: true},
+		ContainerUsage: map[string]Usage{
+			decode.ContainerID("shop", "web-5d4f-a", "main"): {CPUCores: 0.25, HasCPU: true, MemoryBytes: 300 << 20, HasMemory: true},
+			decode.ContainerID("shop", "web-5d4f-b", "main"): {CPUCores: 0.5, HasCPU: true, MemoryBytes: 100 << 20, HasMemory: true},
 		},
 		NodeUsage: map[string]Usage{},
 		Scraped:   map[string]bool{"n1": true, "n2": true},
@@ -107,9 +108,9 @@ func TestAggregateSumsReplicasIntoOneSeriesWithoutHostOrPod(t *testing.T) {
 	// Pod b is deleted and rescheduled onto n1 under a new name: same series.
 	moved := base
 	moved.Pods = []*Pod{base.Pods[0], NewPod(testPod("web-5d4f-c", "n1", web, "web-5d4f", "500m", "512Mi"))}
-	moved.ContainerUsage = map[ContainerKey]Usage{
-		{"shop", "web-5d4f-a", "main"}: {CPUCores: 0.25, HasCPU: true},
-		{"shop", "web-5d4f-c", "main"}: {CPUCores: 0.25, HasCPU: true},
+	moved.ContainerUsage = map[string]Usage{
+		decode.ContainerID("shop", "web-5d4f-a", "main"): {CPUCores: 0.25, HasCPU: true},
+		decode.ContainerID("shop", "web-5d4f-c", "main"): {CPUCores: 0.25, HasCPU: true},
 	}
 	after := appPoints(agg.Points(moved))
 	if _, ok := after[want]; len(after) != 1 || !ok {
@@ -218,7 +219,7 @@ func TestCachedPodKeepsWhatAggregationReads(t *testing.T) {
 	p.Spec.Containers[0].Env = []corev1.EnvVar{{Name: "A", Value: "b"}}
 	p.Status.ContainerStatuses = []corev1.ContainerStatus{{Name: "main", RestartCount: 4, Image: "big"}}
 	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: PodsOf(p),
-		ContainerUsage: map[ContainerKey]Usage{{"shop", "web-5d4f-a", "main"}: {CPUCores: 0.25, HasCPU: true}},
+		ContainerUsage: map[string]Usage{decode.ContainerID("shop", "web-5d4f-a", "main"): {CPUCores: 0.25, HasCPU: true}},
 		NodeUsage:      map[string]Usage{}, Scraped: map[string]bool{"n1": true}}
 	got := appPoints(Aggregation{AppLabels: testAppLabels}.Points(c))
 	a, ok := got["app,app=web,cluster=c,container=main,namespace=shop,workload=web,workload_kind=Deployment"]
@@ -240,7 +241,7 @@ func TestPodCacheFollowsPodChanges(t *testing.T) {
 	p := testPod("api-1", "n1", map[string]string{"app": "api"}, "", "1", "1Gi")
 	p.UID, p.ResourceVersion = "u1", "1"
 	c := Cycle{Cluster: "c", Nodes: []*corev1.Node{testNode("n1", "general")}, Pods: PodsOf(p),
-		ContainerUsage: map[ContainerKey]Usage{}, NodeUsage: map[string]Usage{}, Scraped: map[string]bool{}}
+		ContainerUsage: map[string]Usage{}, NodeUsage: map[string]Usage{}, Scraped: map[string]bool{}}
 	agg := Aggregation{AppLabels: testAppLabels, Cache: NewPodCache()}
 	if got := appPoints(agg.Points(c)); len(got) != 1 || got["app,app=api,cluster=c,container=main,namespace=shop,workload=api-1,workload_kind=Pod"].Measurement == "" {
 		t.Fatalf("first cycle: %v", keys(got))
@@ -261,11 +262,11 @@ func TestPodCacheFollowsPodChanges(t *testing.T) {
 			t.Fatalf("node requested %v, want 2", field(p, "cpu_requested_cores"))
 		}
 	}
-	// Pods that are gone are forgotten.
-	c.Pods = nil
-	agg.Points(c)
-	if n := len(agg.Cache.m); n != 0 {
-		t.Fatalf("cache holds %d pods after they were all deleted", n)
+	// Another aggregation of the same pods (other app labels) works them
+	// out for itself.
+	other := Aggregation{AppLabels: []string{"team"}, Cache: NewPodCache()}
+	if got := appPoints(other.Points(c)); got["app,app=api-1,cluster=c,container=main,namespace=shop,workload=api-1,workload_kind=Pod"].Measurement == "" {
+		t.Fatalf("another aggregation read the first one's facts: %v", keys(got))
 	}
 }
 

@@ -2,6 +2,7 @@ package collector
 
 import (
 	"fmt"
+	"math/rand/v2"
 	"runtime"
 	"strings"
 	"testing"
@@ -77,7 +78,7 @@ func BenchmarkNodeCycle110Pods(b *testing.B) {
 			b.Fatal(err)
 		}
 		cy := Cycle{Cluster: "osl2", Time: t0, Nodes: []*corev1.Node{node}, Pods: cached,
-			NodeUsage: map[string]Usage{}, ContainerUsage: make(map[ContainerKey]Usage, pods), Scraped: map[string]bool{}}
+			NodeUsage: map[string]Usage{}, ContainerUsage: make(map[string]Usage, pods), Scraped: map[string]bool{}}
 		c.addUsage(&cy, scrapeResult{node: "node-1", res: res})
 		c.containerRates.Forget()
 		points := agg.Points(cy)
@@ -152,4 +153,72 @@ func BenchmarkCachedPods(b *testing.B) {
 		runtime.KeepAlive(cached)
 	}
 	b.ReportMetric(live, "live-B/pod")
+}
+
+// BenchmarkClusterJoin1000Nodes measures what a cycle does with a
+// datacenter's scrapes once every node's page is decoded: rates from the
+// counters, usage joined to the informer's pods, aggregated into points.
+// 1,000 nodes of 30 single-container pods of 100 Deployments, the pods in
+// the informer's (unordered) order, as the bench harness's cluster has them.
+func BenchmarkClusterJoin1000Nodes(b *testing.B) {
+	const nodes, perNode = 1000, 30
+	t0 := time.Unix(1700000000, 0)
+	var (
+		nodeObjs []*corev1.Node
+		podObjs  []*corev1.Pod
+		results  [2][]scrapeResult
+	)
+	yes := true
+	for n := range nodes {
+		name := fmt.Sprintf("node-%04d", n)
+		nodeObjs = append(nodeObjs, testNode(name, "general"))
+		var page [2]strings.Builder
+		for i := range perNode {
+			p := n*perNode + i
+			app := fmt.Sprintf("web-%d", p%100)
+			pod := fmt.Sprintf("%s-7d9f8c6b5-%05d", app, p)
+			ns := fmt.Sprintf("ns%d", p%10)
+			podObjs = append(podObjs, &corev1.Pod{
+				ObjectMeta: metav1.ObjectMeta{Name: pod, Namespace: ns, UID: types.UID(fmt.Sprintf("uid-%d", p)), ResourceVersion: "1",
+					Labels:          map[string]string{"app": app, "pod-template-hash": "7d9f8c6b5"},
+					OwnerReferences: []metav1.OwnerReference{{Kind: "ReplicaSet", Name: app + "-7d9f8c6b5", Controller: &yes}}},
+				Spec: corev1.PodSpec{NodeName: name, Containers: []corev1.Container{{Name: "app",
+					Resources: corev1.ResourceRequirements{Requests: corev1.ResourceList{
+						corev1.ResourceCPU: resource.MustParse("100m"), corev1.ResourceMemory: resource.MustParse("256Mi")}}}}},
+				Status: corev1.PodStatus{Phase: corev1.PodRunning},
+			})
+			for k := range page {
+				ts := t0.Add(time.Duration(k) * 15 * time.Second)
+				fmt.Fprintf(&page[k], "container_cpu_usage_seconds_total{container=\"app\",namespace=%q,pod=%q} %.6f %d\n", ns, pod, 100+float64(3*k), ts.UnixMilli())
+				fmt.Fprintf(&page[k], "container_memory_working_set_bytes{container=\"app\",namespace=%q,pod=%q} %d %d\n", ns, pod, 300<<20, ts.UnixMilli())
+				fmt.Fprintf(&page[k], "container_start_time_seconds{container=\"app\",namespace=%q,pod=%q} %d %d\n", ns, pod, t0.Add(-time.Hour).Unix(), ts.UnixMilli())
+			}
+		}
+		for k := range page {
+			ts := t0.Add(time.Duration(k) * 15 * time.Second)
+			fmt.Fprintf(&page[k], "node_cpu_usage_seconds_total %.6f %d\nnode_memory_working_set_bytes %d %d\n", 3000+float64(90*k), ts.UnixMilli(), 40<<30, ts.UnixMilli())
+			res, err := decode.ResourceMetricsBytes([]byte(page[k].String()), name, ts)
+			if err != nil {
+				b.Fatal(err)
+			}
+			results[k] = append(results[k], scrapeResult{node: name, res: res})
+		}
+	}
+	rand.Shuffle(len(podObjs), func(i, j int) { podObjs[i], podObjs[j] = podObjs[j], podObjs[i] })
+	cached := PodsOf(podObjs...)
+	c := &Cluster{opts: ClusterOptions{Aggregation: Aggregation{AppLabels: testAppLabels, PoolLabels: []string{"headroom.local/pool"}, Cache: NewPodCache()}}}
+	b.ReportAllocs()
+	i := 0
+	for b.Loop() {
+		cy := c.newCycle("osl2", t0, nodeObjs, cached)
+		for _, r := range results[i%2] {
+			c.addUsage(&cy, r)
+		}
+		i++
+		c.forgetRates()
+		if points := c.opts.Aggregation.Points(cy); len(points) != 100*1+nodes+1 {
+			b.Fatalf("%d points", len(points))
+		}
+		c.keepUsage(cy)
+	}
 }

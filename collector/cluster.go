@@ -65,7 +65,7 @@ type Cluster struct {
 	meta    metadatainformer.SharedInformerFactory
 	owners  *ownerIndex
 	// Rates from cumulative counters, per container and per node.
-	containerRates decode.Rates[ContainerKey]
+	containerRates decode.Rates[string] // by decode.ContainerID
 	nodeRates      decode.Rates[string]
 	synced         atomic.Bool
 	lastSuccess    atomic.Int64 // unix nanoseconds
@@ -176,8 +176,9 @@ func (c *Cluster) AppOf(p *corev1.Pod) string {
 // is known only when every one of its scraped containers gave it.
 func lastUsageOf(cy Cycle) *LastUsage {
 	pods := make(map[string]Usage, len(cy.ContainerUsage))
-	for k, u := range cy.ContainerUsage {
-		key := k.Namespace + "/" + k.Pod
+	for id, u := range cy.ContainerUsage {
+		ns, pod, _, _ := decode.SplitContainerID(id)
+		key := ns + "/" + pod
 		p, seen := pods[key]
 		if !seen {
 			p.HasCPU, p.HasMemory = true, true
@@ -288,13 +289,7 @@ func (c *Cluster) Cycle(ctx context.Context) {
 	m.cycles.WithLabelValues(name).Inc()
 	nodes, _ := c.nodes.List(labels.Everything())
 	pods := c.listPods()
-	cy := Cycle{
-		Cluster: name, Time: start.Truncate(c.opts.Interval), Nodes: nodes, Pods: pods,
-		NodeUsage: make(map[string]Usage, len(nodes)), Scraped: make(map[string]bool, len(nodes)),
-		// Sized like the last cycle's: growing a datacenter's worth of
-		// containers entry by entry rehashes it a dozen times.
-		ContainerUsage: make(map[ContainerKey]Usage, c.lastContainers()),
-	}
+	cy := c.newCycle(name, start.Truncate(c.opts.Interval), nodes, pods)
 	results, failed := c.scrape(ctx, nodes)
 	if ctx.Err() != nil {
 		// Shutting down mid-cycle: the cycle is dropped whole rather than
@@ -312,8 +307,7 @@ func (c *Cluster) Cycle(ctx context.Context) {
 	for _, r := range results {
 		c.addUsage(&cy, r)
 	}
-	c.containerRates.Forget()
-	c.nodeRates.Forget()
+	c.forgetRates()
 	points := c.opts.Aggregation.Points(cy)
 	if err := c.opts.Sink.Write(ctx, points); err != nil {
 		m.sinkErrors.WithLabelValues(name).Inc()
@@ -321,7 +315,7 @@ func (c *Cluster) Cycle(ctx context.Context) {
 		return
 	}
 	m.points.WithLabelValues(name).Add(float64(len(points)))
-	c.lastUsed.Store(&Cycle{Time: cy.Time, NodeUsage: cy.NodeUsage, ContainerUsage: cy.ContainerUsage})
+	c.keepUsage(cy)
 	now := c.opts.Now()
 	c.lastSuccess.Store(now.UnixNano())
 	m.lastSuccess.WithLabelValues(name).Set(float64(now.UnixNano()) / 1e9)
@@ -337,6 +331,29 @@ func (c *Cluster) Cycle(ctx context.Context) {
 			"took", took.Round(time.Millisecond), "interval", c.opts.Interval, "nodes", len(nodes), "concurrency", c.opts.Concurrency)
 	}
 	c.opts.Logger.Debug("cycle done", "nodes", len(nodes), "failed", failed, "points", len(points), "took", took)
+}
+
+// newCycle starts a cycle of the given objects, its usage not yet added.
+func (c *Cluster) newCycle(cluster string, t time.Time, nodes []*corev1.Node, pods []*Pod) Cycle {
+	return Cycle{
+		Cluster: cluster, Time: t, Nodes: nodes, Pods: pods,
+		NodeUsage: make(map[string]Usage, len(nodes)), Scraped: make(map[string]bool, len(nodes)),
+		// Sized like the last cycle's: growing a datacenter's worth of
+		// containers entry by entry rehashes it a dozen times.
+		ContainerUsage: make(map[string]Usage, c.lastContainers()),
+	}
+}
+
+// keepUsage keeps a stored cycle's usage for LastUsage.
+func (c *Cluster) keepUsage(cy Cycle) {
+	c.lastUsed.Store(&Cycle{Time: cy.Time, NodeUsage: cy.NodeUsage, ContainerUsage: cy.ContainerUsage})
+}
+
+// forgetRates drops the rate state of containers and nodes the cycle did
+// not see.
+func (c *Cluster) forgetRates() {
+	c.containerRates.Forget()
+	c.nodeRates.Forget()
 }
 
 type scrapeResult struct {
@@ -452,10 +469,9 @@ func (c *Cluster) addUsage(cy *Cycle, r scrapeResult) {
 		cy.Scraped[r.node] = true
 	}
 	for _, ctr := range r.res.Containers {
-		k := ContainerKey{ctr.Namespace, ctr.Pod, ctr.Container}
 		u := Usage{MemoryBytes: ctr.MemoryWorkingSetBytes, HasMemory: ctr.HasMemory}
-		u.CPUCores, u.HasCPU = cores(&c.containerRates, k, ctr.StartTime, ctr.CPU)
-		cy.ContainerUsage[k] = u
+		u.CPUCores, u.HasCPU = cores(&c.containerRates, ctr.ID, ctr.StartTime, ctr.CPU)
+		cy.ContainerUsage[ctr.ID] = u
 	}
 }
 

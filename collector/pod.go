@@ -2,6 +2,7 @@ package collector
 
 import (
 	"slices"
+	"sync/atomic"
 
 	corev1 "k8s.io/api/core/v1"
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
@@ -27,6 +28,9 @@ type Pod struct {
 	NodeName string
 	spec     *corev1.PodSpec   // shared; its NodeName is empty
 	status   *corev1.PodStatus // shared
+	// facts is what aggregation derived from this version of the pod
+	// (PodCache); set by the cycle, read by nothing else.
+	facts atomic.Pointer[podFacts]
 }
 
 // NewPod keeps of p what the collector and the capacity model read (see
@@ -137,10 +141,11 @@ func (p *Pod) GetObjectKind() schema.ObjectKind { return schema.EmptyObjectKind 
 
 // DeepCopyObject copies the pod's own metadata; the shared spec and status
 // are never modified, so the copy shares them.
+// The copy starts without facts.
 func (p *Pod) DeepCopyObject() runtime.Object {
-	out := *p
+	out := &Pod{NodeName: p.NodeName, spec: p.spec, status: p.status}
 	p.ObjectMeta.DeepCopyInto(&out.ObjectMeta)
-	return &out
+	return out
 }
 
 // The parts of pods that equal pods share (see intern.go); one table for

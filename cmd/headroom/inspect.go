@@ -172,7 +172,7 @@ func runInspect(out io.Writer, path string, o inspectOptions) error {
 // capture (Running, on the capture's node, no labels).
 func inspectCycle(cluster string, now time.Time, res *decode.Result, pods []corev1.Pod) collector.Cycle {
 	c := collector.Cycle{Cluster: cluster, Time: now.Truncate(time.Second),
-		NodeUsage: map[string]collector.Usage{}, ContainerUsage: map[collector.ContainerKey]collector.Usage{},
+		NodeUsage: map[string]collector.Usage{}, ContainerUsage: map[string]collector.Usage{},
 		Scraped: map[string]bool{}}
 	nodeName := ""
 	for _, n := range res.Nodes {
@@ -184,8 +184,7 @@ func inspectCycle(cluster string, now time.Time, res *decode.Result, pods []core
 	}
 	containers := map[string][]string{}
 	for _, ctr := range res.Containers {
-		k := collector.ContainerKey{Namespace: ctr.Namespace, Pod: ctr.Pod, Container: ctr.Container}
-		c.ContainerUsage[k] = collector.Usage{CPUCores: ctr.CPU.Cores, HasCPU: ctr.CPU.HasCores,
+		c.ContainerUsage[ctr.ID] = collector.Usage{CPUCores: ctr.CPU.Cores, HasCPU: ctr.CPU.HasCores,
 			MemoryBytes: ctr.MemoryWorkingSetBytes, HasMemory: ctr.HasMemory}
 		id := ctr.Namespace + "/" + ctr.Pod
 		containers[id] = append(containers[id], ctr.Container)

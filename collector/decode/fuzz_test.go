@@ -69,6 +69,15 @@ func FuzzResourceMetrics(f *testing.F) {
 		if err == nil && r == nil {
 			t.Fatal("nil result without an error")
 		}
+		if r == nil {
+			return
+		}
+		for _, c := range r.Containers {
+			// The names are sliced out of the ID: the slicing must be exact.
+			if c.ID != ContainerID(c.Namespace, c.Pod, c.Container) {
+				t.Fatalf("container %q/%q/%q has ID %q", c.Namespace, c.Pod, c.Container, c.ID)
+			}
+		}
 	})
 }
 

@@ -113,7 +113,7 @@ func decodeMetricsAPI(b []byte) (*Result, error) {
 			if ic.Name == "" {
 				return nil, fmt.Errorf("%w: metrics API: pod %s/%s: a container has no name", ErrMalformed, ns, name)
 			}
-			c := Container{Namespace: ns, Pod: name, Container: ic.Name}
+			c := Container{Namespace: ns, Pod: name, Container: ic.Name, ID: ContainerID(ns, name, ic.Name)}
 			if err := usage(ic.Usage, it, &c.CPU, &c.MemoryWorkingSetBytes, &c.HasMemory); err != nil {
 				return nil, fmt.Errorf("%w: metrics API: pod %s/%s container %s: %w", ErrMalformed, ns, name, ic.Name, err)
 			}

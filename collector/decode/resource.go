@@ -229,30 +229,36 @@ func (d *resourceDecoder) result() *Result {
 }
 
 // containerIndex returns the index in d.containers of the container named by
-// the labels, adding it on first sight. The key is length-prefixed so that no
-// two label triples share one.
+// the labels, adding it on first sight; it is keyed by the container's ID.
 func (d *resourceDecoder) containerIndex(ns, pod, ctr []byte) int {
-	k := binary.AppendUvarint(d.key[:0], uint64(len(ns)))
-	nsAt := len(k)
-	k = append(k, ns...)
-	k = binary.AppendUvarint(k, uint64(len(pod)))
-	podAt := len(k)
-	k = append(k, pod...)
-	ctrAt := len(k)
-	k = append(k, ctr...)
+	k := appendContainerID(d.key[:0], ns, pod, ctr)
 	d.key = k
 	if i, ok := d.byContainer[string(k)]; ok {
 		return i
 	}
-	key := string(k)
+	// The names are sliced out of the ID: one allocation per container.
+	id := string(k)
+	nsAt := uvarintLen(len(ns))
+	ctrAt := len(id) - len(ctr)
+	podAt := ctrAt - len(pod)
 	d.containers = append(d.containers, Container{
-		Namespace: key[nsAt : nsAt+len(ns)],
-		Pod:       key[podAt:ctrAt],
-		Container: key[ctrAt:],
+		Namespace: id[nsAt : nsAt+len(ns)],
+		Pod:       id[podAt:ctrAt],
+		Container: id[ctrAt:],
+		ID:        id,
 	})
 	i := len(d.containers) - 1
-	d.byContainer[key] = i
+	d.byContainer[id] = i
 	return i
+}
+
+// uvarintLen is how many bytes binary.AppendUvarint takes for n.
+func uvarintLen(n int) int {
+	w := 1
+	for ; n >= 0x80; n >>= 7 {
+		w++
+	}
+	return w
 }
 
 func (d *resourceDecoder) podIndex(ns, pod []byte) int {

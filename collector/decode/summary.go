@@ -124,7 +124,7 @@ func decodeSummary(b []byte) (*Result, error) {
 			if c.Name == "" {
 				return nil, fmt.Errorf("%w: stats summary: pod %s/%s: container %d has no name", ErrMalformed, ns, name, j)
 			}
-			ctr := Container{Namespace: ns, Pod: name, Container: c.Name, StartTime: c.StartTime, CPU: c.CPU.cpu()}
+			ctr := Container{Namespace: ns, Pod: name, Container: c.Name, ID: ContainerID(ns, name, c.Name), StartTime: c.StartTime, CPU: c.CPU.cpu()}
 			ctr.MemoryWorkingSetBytes, ctr.HasMemory = c.Memory.workingSet()
 			if c.Rootfs != nil {
 				ctr.RootfsUsedBytes = value(c.Rootfs.UsedBytes)
