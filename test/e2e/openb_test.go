@@ -235,11 +235,11 @@ func unschedulable(p *corev1.Pod) bool {
 // set must lie between the pods pending in every run and those pending in
 // any run.
 func TestOpenBReplay(t *testing.T) {
-	// Opt-in, as a measurement rather than a gate on CI: 10 minutes, and
-	// when pods were submitted as fast as the apiserver took them, one CI
-	// run in three left 1,033 pods pending against a predicted 958–1,014
-	// (they are now submitted one at a time, each once the one before is
-	// decided).
+	// Opt-in, as a measurement rather than a gate on CI: 4-10 minutes, and
+	// the scheduler leaves more pods pending than the model predicts (1,006,
+	// 1,033 and, paced as now, 1,025 against a predicted 958-1,014): part
+	// of it is its tie-break, a heap in filter order rather than a random
+	// pick (docs/gate.md), part is not yet explained.
 	if os.Getenv("HEADROOM_OPENB") == "" {
 		t.Skip("set HEADROOM_OPENB=1 to replay the OpenB trace (10 min; its outcome is not yet stable enough for CI)")
 	}
