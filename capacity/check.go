@@ -84,7 +84,7 @@ type Result struct {
 	Pods             int `json:"pods"`
 	// ReplicasFit is the count of replicas placed in the simulation;
 	// ReplicasFitMin and ReplicasFitMax bound it when the answer depends on
-	// the scheduler's random tie-breaking (equal otherwise).
+	// the scheduler's tie-breaking (equal otherwise).
 	ReplicasFit    int `json:"replicas_fit"`
 	ReplicasFitMin int `json:"replicas_fit_min"`
 	ReplicasFitMax int `json:"replicas_fit_max"`

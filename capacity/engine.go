@@ -25,7 +25,8 @@ import (
 const newRevisionLabel = appsv1.DefaultDeploymentUniqueLabelKey
 
 // tieRuns is how many more simulations, with other tie-breaking seeds, give
-// the range when the scheduler's random choice can change the answer.
+// the range when the scheduler's choice among equally scored nodes can
+// change the answer.
 const tieRuns = 8
 
 // WorkloadFromObject builds a Workload from an apps/v1 Deployment or
@@ -166,7 +167,7 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 	}
 	old := c.oldPods(w)
 
-	// Where the scheduler's random tie-breaking can change the answer, the
+	// Where the scheduler's tie-breaking can change the answer, the
 	// deploy is played with other seeds too: the result is the split seen
 	// most often, with the range of all.
 	// The new pods' template, counted once on the cluster as it is: each
@@ -221,7 +222,7 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 		res.Suggestions = c.suggest(main.t, w.Replicas-main.fit)
 	}
 	if res.ReplicasFitMin != res.ReplicasFitMax {
-		res.Notes = append(res.Notes, fmt.Sprintf("the scheduler breaks ties between equally scored nodes at random: between %d and %d replicas fit", res.ReplicasFitMin, res.ReplicasFitMax))
+		res.Notes = append(res.Notes, fmt.Sprintf("which of equally scored nodes the scheduler takes depends on the order its parallel filtering found them: between %d and %d replicas fit", res.ReplicasFitMin, res.ReplicasFitMax))
 	}
 	res.Notes = append(res.Notes, main.t.approximate...)
 	res.Margin = c.margin(main.s, main.t)
@@ -608,8 +609,8 @@ func selfRepelsOnHost(t *tmpl) bool {
 // Replay schedules pods one after another, in the order given, as the
 // scheduler takes them from its queue, each with its own spec; a pod that
 // fits nowhere stays pending and the next is tried. It returns, per pod, the
-// node it was bound to or "" for pending; seed drives the random
-// tie-breaking. Pods are bare: default spreading,
+// node it was bound to or "" for pending; seed drives the
+// tie-breaking (heapPick). Pods are bare: default spreading,
 // which needs an owning controller, does not apply.
 func (c *Cluster) Replay(pods []*corev1.Pod, seed uint64) []string {
 	s := c.newSim(seed)

@@ -1,6 +1,7 @@
 package capacity
 
 import (
+	"container/heap"
 	"fmt"
 	"math"
 	"math/rand/v2"
@@ -18,6 +19,13 @@ const (
 	minFeasibleNodesToFind           = 100
 	minFeasibleNodesPercentageToFind = 5
 	maxNodeScore                     = 100
+	// filterParallelism is the scheduler's default parallelism (16): its
+	// Filter goroutines take chunks of the node list in turn.
+	filterParallelism = 16
+	// filterStreams is how many of those goroutines append feasible nodes
+	// at once, as many as the scheduler has CPUs (GOMAXPROCS): 2 on the
+	// test stack.
+	filterStreams = 2
 )
 
 // Default score plugin weights (kube-scheduler's default profile).
@@ -44,12 +52,14 @@ type sim struct {
 	start   int
 	// downCount caches how many nodes are down; -1 when unknown.
 	downCount int
-	// tiesAcrossPools is set when the scheduler's random tie-break chose
+	// tiesAcrossPools is set when the scheduler's tie-break chose
 	// between nodes of different pools: the placement per pool (and, for
 	// mixed pods, the count) may vary from run to run.
 	tiesAcrossPools bool
 	// scratch buffers reused across scheduling decisions.
 	feasible []int32
+	walk     []int32 // per feasible node, its index in the filter walk
+	heapOrd  []int32
 	scores   []int64
 	raw      [][]int64
 	fbuf     []float64
@@ -359,7 +369,7 @@ func (s *sim) schedule(t *tmpl) (int32, *failure) {
 	n := len(s.c.nodes)
 	live := s.live()
 	want := numFeasibleNodesToFind(live, s.c.opts.PercentageOfNodesToScore)
-	s.feasible = s.feasible[:0]
+	s.feasible, s.walk = s.feasible[:0], s.walk[:0]
 	mins := s.spreadMins(t)
 	processed := 0
 	for k := 0; k < n && len(s.feasible) < want; k++ {
@@ -374,6 +384,7 @@ func (s *sim) schedule(t *tmpl) (int32, *failure) {
 		}
 		if t.static[i] == 0 && s.filter(t, i, mins, nil) {
 			s.feasible = append(s.feasible, i)
+			s.walk = append(s.walk, int32(k))
 		}
 	}
 	s.start = (s.start + processed) % max(n, 1)
@@ -555,7 +566,7 @@ func (s *sim) portConflict(t *tmpl, i int32) bool {
 }
 
 // pick scores the feasible nodes with the default profile's score plugins
-// and returns the best, breaking ties at random as the scheduler does.
+// and returns the best, breaking ties as the scheduler does (heapPick).
 func (s *sim) pick(t *tmpl) int32 {
 	f := s.feasible
 	total := s.scores[:0]
@@ -599,7 +610,7 @@ func (s *sim) pick(t *tmpl) int32 {
 		addWeighted(total, raw, weightSpread)
 	}
 
-	// The best score; among equals, one at random, as selectHost does.
+	// The best score; among equals, the one the scheduler's heap puts first.
 	best, bestScore, ties := 0, total[0], 1
 	pools := false
 	poolID := s.c.poolID
@@ -616,16 +627,90 @@ func (s *sim) pick(t *tmpl) int32 {
 		s.tiesAcrossPools = true
 	}
 	if ties > 1 {
-		for nth, k := s.rng.IntN(ties), best; ; k++ {
-			if total[k] == bestScore {
-				if nth == 0 {
-					return f[k]
-				}
-				nth--
+		return f[s.heapPick(total)]
+	}
+	return f[best]
+}
+
+// heapPick is the feasible node kube-scheduler (1.35 on, OpportunisticBatching)
+// binds to when several share the best score. schedulePod builds a
+// container/heap of the scored nodes (NewSortedScoredNodes) and pops its
+// top; the heap breaks equal TotalScores by a Randomizer that
+// prioritizeNodes sets only when extenders score (schedule_one.go), so
+// without them the tie goes by heap position: by the order in which the
+// parallel Filter goroutines appended the feasible nodes, not at random
+// among the tied. That order is the walk's, chunk by chunk, with the chunks
+// that filterStreams goroutines run at once interleaved: the seed draws
+// the interleaving.
+func (s *sim) heapPick(total []int64) int {
+	f := s.feasible
+	chunk := chunkSizeFor(len(s.c.nodes), filterParallelism)
+	next := 0 // first feasible node of the next chunk no goroutine took yet
+	take := func() [2]int {
+		lo := next
+		if lo < len(f) {
+			c := s.walk[lo] / int32(chunk)
+			for next < len(f) && s.walk[next]/int32(chunk) == c {
+				next++
+			}
+		}
+		return [2]int{lo, next}
+	}
+	var run [filterStreams][2]int
+	active := 0
+	for active < filterStreams && next < len(f) {
+		run[active] = take()
+		active++
+	}
+	ord := s.heapOrd[:0]
+	for active > 0 {
+		g := 0
+		if active > 1 {
+			g = s.rng.IntN(active)
+		}
+		ord = append(ord, int32(run[g][0]))
+		run[g][0]++
+		if run[g][0] == run[g][1] {
+			if next < len(f) {
+				run[g] = take()
+			} else {
+				active--
+				run[g] = run[active]
 			}
 		}
 	}
-	return f[best]
+	s.heapOrd = ord
+	h := scoreHeap{ord: ord, total: total}
+	heap.Init(&h)
+	return int(h.ord[0])
+}
+
+// chunkSizeFor is the scheduler's Parallelizer chunk size for n pieces.
+func chunkSizeFor(n, parallelism int) int {
+	c := int(math.Sqrt(float64(n)))
+	if r := n/parallelism + 1; c > r {
+		c = r
+	} else if c < 1 {
+		c = 1
+	}
+	return c
+}
+
+// scoreHeap orders feasible nodes (indices into total) as the scheduler's
+// nodeScoreHeap does with every Randomizer 0: higher score first.
+type scoreHeap struct {
+	ord   []int32
+	total []int64
+}
+
+func (h *scoreHeap) Len() int           { return len(h.ord) }
+func (h *scoreHeap) Less(i, j int) bool { return h.total[h.ord[i]] > h.total[h.ord[j]] }
+func (h *scoreHeap) Swap(i, j int)      { h.ord[i], h.ord[j] = h.ord[j], h.ord[i] }
+func (h *scoreHeap) Push(x any)         { h.ord = append(h.ord, x.(int32)) }
+func (h *scoreHeap) Pop() any {
+	x := h.ord[len(h.ord)-1]
+	h.ord = h.ord[:len(h.ord)-1]
+	return x
 }
 
 // resourceScore is LeastAllocated plus BalancedAllocation, weighted, for a
