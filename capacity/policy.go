@@ -248,7 +248,7 @@ func (s *sim) clone() *sim {
 	n.down = slices.Clone(s.down)
 	n.placed = slices.Clone(s.placed)
 	n.tracked = nil
-	n.feasible, n.walk, n.heapOrd, n.scores, n.fbuf, n.resBufs = nil, nil, nil, nil, nil, nil
+	n.feasible, n.walk, n.ties, n.scores, n.fbuf, n.resBufs = nil, nil, scoreHeap{}, nil, nil, nil
 	// n.rng is s's: the clone goes on drawing from the same stream.
 	n.downCount = -1
 	n.raw = make([][]int64, len(s.raw))

@@ -58,8 +58,8 @@ type sim struct {
 	tiesAcrossPools bool
 	// scratch buffers reused across scheduling decisions.
 	feasible []int32
-	walk     []int32 // per feasible node, its index in the filter walk
-	heapOrd  []int32
+	walk     []int32   // per feasible node, its index in the filter walk
+	ties     scoreHeap // heapPick's heap, kept so that a pick does not allocate
 	scores   []int64
 	raw      [][]int64
 	fbuf     []float64
@@ -662,7 +662,7 @@ func (s *sim) heapPick(total []int64) int {
 		run[active] = take()
 		active++
 	}
-	ord := s.heapOrd[:0]
+	ord := s.ties.ord[:0]
 	for active > 0 {
 		g := 0
 		if active > 1 {
@@ -679,10 +679,9 @@ func (s *sim) heapPick(total []int64) int {
 			}
 		}
 	}
-	s.heapOrd = ord
-	h := scoreHeap{ord: ord, total: total}
-	heap.Init(&h)
-	return int(h.ord[0])
+	s.ties = scoreHeap{ord: ord, total: total}
+	heap.Init(&s.ties)
+	return int(s.ties.ord[0])
 }
 
 // chunkSizeFor is the scheduler's Parallelizer chunk size for n pieces.

@@ -88,8 +88,7 @@ func ContainerID(namespace, pod, container string) string {
 	return string(appendContainerID(b, namespace, pod, container))
 }
 
-// appendContainerID appends the ID of the triple to b, and says where in it
-// the pod and the container name begin.
+// appendContainerID appends the ID of the triple to b.
 func appendContainerID[S string | []byte](b []byte, namespace, pod, container S) []byte {
 	b = binary.AppendUvarint(b, uint64(len(namespace)))
 	b = append(b, namespace...)

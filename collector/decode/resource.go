@@ -238,27 +238,11 @@ func (d *resourceDecoder) containerIndex(ns, pod, ctr []byte) int {
 	}
 	// The names are sliced out of the ID: one allocation per container.
 	id := string(k)
-	nsAt := uvarintLen(len(ns))
-	ctrAt := len(id) - len(ctr)
-	podAt := ctrAt - len(pod)
-	d.containers = append(d.containers, Container{
-		Namespace: id[nsAt : nsAt+len(ns)],
-		Pod:       id[podAt:ctrAt],
-		Container: id[ctrAt:],
-		ID:        id,
-	})
+	nsName, podName, ctrName, _ := SplitContainerID(id)
+	d.containers = append(d.containers, Container{Namespace: nsName, Pod: podName, Container: ctrName, ID: id})
 	i := len(d.containers) - 1
 	d.byContainer[id] = i
 	return i
-}
-
-// uvarintLen is how many bytes binary.AppendUvarint takes for n.
-func uvarintLen(n int) int {
-	w := 1
-	for ; n >= 0x80; n >>= 7 {
-		w++
-	}
-	return w
 }
 
 func (d *resourceDecoder) podIndex(ns, pod []byte) int {
