@@ -31,6 +31,11 @@ type Options struct {
 	// (its default) adapts to the cluster's size, 100 filters and scores
 	// every node.
 	PercentageOfNodesToScore int
+	// Parallelism is the scheduler's setting of that name: 0 is its
+	// default, 16. It sets how the Filter goroutines split the nodes, and
+	// so which of several equally scored nodes is bound (heapPick); with 1
+	// that choice is no longer random and every seed gives one answer.
+	Parallelism int
 }
 
 // cnode is a node as the model keeps it.

@@ -19,9 +19,9 @@ const (
 	minFeasibleNodesToFind           = 100
 	minFeasibleNodesPercentageToFind = 5
 	maxNodeScore                     = 100
-	// filterParallelism is the scheduler's default parallelism (16): its
+	// defaultParallelism is the scheduler's default parallelism (16): its
 	// Filter goroutines take chunks of the node list in turn.
-	filterParallelism = 16
+	defaultParallelism = 16
 	// filterStreams is how many of those goroutines append feasible nodes
 	// at once, as many as the scheduler has CPUs (GOMAXPROCS): 2 on the
 	// test stack.
@@ -641,10 +641,16 @@ func (s *sim) pick(t *tmpl) int32 {
 // parallel Filter goroutines appended the feasible nodes, not at random
 // among the tied. That order is the walk's, chunk by chunk, with the chunks
 // that filterStreams goroutines run at once interleaved: the seed draws
-// the interleaving.
+// the interleaving. A scheduler of parallelism 1 filters in one goroutine,
+// in the walk's order.
 func (s *sim) heapPick(total []int64) int {
 	f := s.feasible
-	chunk := chunkSizeFor(len(s.c.nodes), filterParallelism)
+	par := s.c.opts.Parallelism
+	if par <= 0 {
+		par = defaultParallelism
+	}
+	streams := min(par, filterStreams)
+	chunk := chunkSizeFor(len(s.c.nodes), par)
 	next := 0 // first feasible node of the next chunk no goroutine took yet
 	take := func() [2]int {
 		lo := next
@@ -658,7 +664,7 @@ func (s *sim) heapPick(total []int64) int {
 	}
 	var run [filterStreams][2]int
 	active := 0
-	for active < filterStreams && next < len(f) {
+	for active < streams && next < len(f) {
 		run[active] = take()
 		active++
 	}

@@ -104,15 +104,22 @@ func TestGateDifferential(t *testing.T) {
 	gateReport(t, seed, outcomes, time.Since(start))
 }
 
-// gateClient is the gate cluster and a clientset on it without client-side
-// throttling: fan-outs are bounded by the tests' workers and the stack's
-// apiserver does not throttle. Tests list thousands of pods (those earlier
-// scenarios left terminating among them): protobuf decodes them faster.
+// gateClient is the gate cluster and a clientset on it (clusterClient).
 func gateClient(t *testing.T) (localstack.ClusterState, kubernetes.Interface) {
 	t.Helper()
-	c, ok := stack.Cluster(gateClusterName)
+	return clusterClient(t, gateClusterName)
+}
+
+// clusterClient is the named cluster and a clientset on it without
+// client-side throttling: fan-outs are bounded by the tests' workers and the
+// stack's apiserver does not throttle. Tests list thousands of pods (those
+// earlier scenarios left terminating among them): protobuf decodes them
+// faster.
+func clusterClient(t *testing.T, name string) (localstack.ClusterState, kubernetes.Interface) {
+	t.Helper()
+	c, ok := stack.Cluster(name)
 	if !ok {
-		t.Fatalf("the stack has no %q cluster; test/stack.yaml declares it (an older stack restarts on the next Ensure)", gateClusterName)
+		t.Fatalf("the stack has no %q cluster; test/stack.yaml declares it (an older stack restarts on the next Ensure)", name)
 	}
 	cfg := c.RESTConfig()
 	cfg.QPS = -1

@@ -22,6 +22,7 @@ import (
 
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/test/fixtures"
+	"github.com/headroomhq/headroom/test/localstack"
 	"github.com/headroomhq/headroom/test/openb"
 )
 
@@ -35,15 +36,28 @@ const (
 	replayWorkers   = 16
 )
 
-// replayClient is gateClient's clientset, on a gate cluster whose
-// scheduler scores every node.
+// serialClusterName is the cluster whose scheduler filters in one goroutine
+// (parallelism 1 in test/stack.yaml): there the OpenB replay's outcome does
+// not depend on goroutine timing, and must equal the gate's exactly.
+const serialClusterName = "serial"
+
+// replayClient is the gate cluster's clientset (its scheduler scores every
+// node).
 func replayClient(t *testing.T) kubernetes.Interface {
 	t.Helper()
-	c, cs := gateClient(t)
-	if c.Spec.PercentageOfNodesToScore != 100 {
-		t.Fatalf("cluster %q: percentageOfNodesToScore %d, the replay needs 100 (test/stack.yaml)", gateClusterName, c.Spec.PercentageOfNodesToScore)
-	}
+	_, cs := replayCluster(t, gateClusterName)
 	return cs
+}
+
+// replayCluster is clusterClient for a cluster whose scheduler scores every
+// node, as a replay needs.
+func replayCluster(t *testing.T, name string) (localstack.ClusterState, kubernetes.Interface) {
+	t.Helper()
+	c, cs := clusterClient(t, name)
+	if c.Spec.PercentageOfNodesToScore != 100 {
+		t.Fatalf("cluster %q: percentageOfNodesToScore %d, the replay needs 100 (test/stack.yaml)", name, c.Spec.PercentageOfNodesToScore)
+	}
+	return c, cs
 }
 
 // replayReset removes what an earlier replay left: its namespace and nodes.
@@ -236,6 +250,19 @@ func unschedulable(p *corev1.Pod) bool {
 // set must lie between the pods pending in every run and those pending in
 // any run.
 func TestOpenBReplay(t *testing.T) {
+	openbReplay(t, gateClusterName)
+}
+
+// TestOpenBReplaySerial is the same replay on a scheduler of parallelism 1,
+// which filters the nodes in one goroutine, in its walk's order: with no
+// timing left in its choices, the pods it leaves Pending must be exactly
+// those the gate predicts, and every bound pod on the node the gate names.
+func TestOpenBReplaySerial(t *testing.T) {
+	openbReplay(t, serialClusterName)
+}
+
+// openbReplay runs the OpenB replay on the named cluster.
+func openbReplay(t *testing.T, cluster string) {
 	// 4-6 minutes. Set HEADROOM_OPENB=0 to skip it.
 	if os.Getenv("HEADROOM_OPENB") == "0" {
 		t.Skip("HEADROOM_OPENB=0: the OpenB replay is skipped")
@@ -265,7 +292,8 @@ func TestOpenBReplay(t *testing.T) {
 		specs[i] = &p.Spec
 	}
 	confine(nodes, specs...)
-	cs := replayClient(t)
+	spec, cs := replayCluster(t, cluster)
+	serial := spec.Spec.Parallelism == 1
 	ctx := t.Context()
 	replayReset(t, ctx, cs, run)
 	t.Cleanup(func() { replayReset(t, context.Background(), cs, run) })
@@ -276,7 +304,8 @@ func TestOpenBReplay(t *testing.T) {
 	// The prediction, before anything is submitted.
 	const seeds = 12
 	start := time.Now()
-	c := capacity.NewCluster(nodes, nil, capacity.Options{PoolLabels: []string{"headroom.local/pool"}, PercentageOfNodesToScore: 100})
+	c := capacity.NewCluster(nodes, nil, capacity.Options{PoolLabels: []string{"headroom.local/pool"},
+		PercentageOfNodesToScore: 100, Parallelism: spec.Spec.Parallelism})
 	predicted := make([][]string, seeds)
 	for s := range seeds {
 		predicted[s] = c.Replay(pods, uint64(s))
@@ -340,6 +369,10 @@ func TestOpenBReplay(t *testing.T) {
 		best, len(missed), len(extra))
 	t.Logf("timing: gate replay %.2fs per run; nodes created in %.1fs; pods submitted one at a time and decided by the scheduler in %.1fs",
 		modelTook.Seconds(), nodesTook.Seconds(), schedTook.Seconds())
+	if serial {
+		openbExact(t, pods, predicted, real)
+		return
+	}
 	// Twelve runs sample the scheduler's randomness, they do not exhaust
 	// it: a pod whose fate turns on a rare sequence of ties may fall
 	// outside. One in a thousand may; a model that is wrong about a rule
@@ -349,6 +382,41 @@ func TestOpenBReplay(t *testing.T) {
 		slices.Sort(extra)
 		t.Errorf("%d pods outside the predicted range (at most %d allowed): bound but predicted pending %v; pending but predicted bound %v",
 			outside, len(pods)/1000, head(missed, 20), head(extra, 20))
+	}
+}
+
+// openbExact checks a replay on a scheduler of parallelism 1: every seed
+// of the gate gives one answer, and the scheduler's is the same, pod by
+// pod: pending, or bound to the same node.
+func openbExact(t *testing.T, pods []*corev1.Pod, predicted [][]string, real map[string]string) {
+	t.Helper()
+	for s := 1; s < len(predicted); s++ {
+		if !slices.Equal(predicted[s], predicted[0]) {
+			t.Fatalf("parallelism 1: the gate's seeds %d and 0 disagree; its tie-break should not depend on the seed", s)
+		}
+	}
+	var pending, bound []string // the scheduler's outcome differs from the gate's: left pending, bound elsewhere
+	samePending, sameNode := 0, 0
+	for i, p := range pods {
+		want, got := predicted[0][i], real[p.Name]
+		switch {
+		case want == got && got == "":
+			samePending++
+		case want == got:
+			sameNode++
+		case (want == "") != (got == ""):
+			pending = append(pending, fmt.Sprintf("%s (gate %q, scheduler %q)", p.Name, want, got))
+		default:
+			bound = append(bound, fmt.Sprintf("%s (gate %s, scheduler %s)", p.Name, want, got))
+		}
+	}
+	t.Logf("parallelism 1: %d pods pending in both, %d bound to the same node; %d pending in one and bound in the other, %d bound to different nodes",
+		samePending, sameNode, len(pending), len(bound))
+	if len(pending) > 0 {
+		t.Errorf("the Pending set differs from the gate's on %d pods: %v", len(pending), head(pending, 20))
+	}
+	if len(bound) > 0 {
+		t.Errorf("%d pods bound to another node than the gate's: %v", len(bound), head(bound, 20))
 	}
 }
 

@@ -230,7 +230,7 @@ func (s *stack) startCluster(ctx context.Context, idx int, spec ClusterSpec, etc
 	// With --config the scheduler ignores --kubeconfig, --leader-elect and
 	// the qps flags: they go into its configuration file.
 	schedConf := filepath.Join(dir, "kube-scheduler.yaml")
-	if err := os.WriteFile(schedConf, schedulerConfig(kubeconfig, spec.PercentageOfNodesToScore), 0o644); err != nil {
+	if err := os.WriteFile(schedConf, schedulerConfig(kubeconfig, spec.PercentageOfNodesToScore, spec.Parallelism), 0o644); err != nil {
 		return c, err
 	}
 	sched, err := s.start(name("kube-scheduler"), "kube-scheduler", append([]string{
@@ -401,8 +401,8 @@ func registerMetricsAPI(ctx context.Context, c ClusterState, port int) error {
 
 // schedulerConfig is the KubeSchedulerConfiguration of a cluster's
 // scheduler: the default profile, unthrottled, and percentageOfNodesToScore
-// when the spec sets it (0 keeps the scheduler's adaptive default).
-func schedulerConfig(kubeconfig string, percentage int) []byte {
+// and parallelism when the spec sets them (0 keeps the scheduler's default).
+func schedulerConfig(kubeconfig string, percentage, parallelism int) []byte {
 	conf := fmt.Sprintf(`apiVersion: kubescheduler.config.k8s.io/v1
 kind: KubeSchedulerConfiguration
 clientConnection:
@@ -414,6 +414,9 @@ leaderElection:
 `, kubeconfig)
 	if percentage > 0 {
 		conf += fmt.Sprintf("percentageOfNodesToScore: %d\n", percentage)
+	}
+	if parallelism > 0 {
+		conf += fmt.Sprintf("parallelism: %d\n", parallelism)
 	}
 	return []byte(conf)
 }

@@ -52,6 +52,11 @@ type ClusterSpec struct {
 	// so that a replay of many nodes does not depend on which ones the
 	// scheduler happened to sample.
 	PercentageOfNodesToScore int `json:"percentageOfNodesToScore,omitempty"`
+	// Parallelism is the scheduler's setting of that name (how many
+	// goroutines filter and score nodes); 0 keeps its default, 16. With 1
+	// the scheduler walks the nodes in one goroutine, and which of several
+	// equally scored nodes it binds to no longer depends on goroutine timing.
+	Parallelism int `json:"parallelism,omitempty"`
 }
 
 // NodePool declares Count identical kwok nodes named <pool>-<i>.
@@ -135,6 +140,9 @@ func (s Spec) Validate() error {
 		}
 		if c.PercentageOfNodesToScore < 0 || c.PercentageOfNodesToScore > 100 {
 			return fmt.Errorf("%s.percentageOfNodesToScore: %d: want 0 (adaptive) to 100", f, c.PercentageOfNodesToScore)
+		}
+		if c.Parallelism < 0 {
+			return fmt.Errorf("%s.parallelism: %d: want 0 (the scheduler's default) or more", f, c.Parallelism)
 		}
 		pools := map[string]bool{}
 		for j, p := range c.Pools {
