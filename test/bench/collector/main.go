@@ -53,6 +53,7 @@ func main() {
 	podsPerNode := flag.Int("pods-per-node", 30, "pods per node")
 	cycles := flag.Int("cycles", 4, "cycles measured per size")
 	concurrency := flag.Int("concurrency", 20, "headroomd's collection.concurrency (its default; 20 scraped 1,000 kwok nodes in 4-5 s here)")
+	jitter := flag.Duration("jitter", 2*time.Second, "headroomd's collection.jitter")
 	keep := flag.Bool("keep", false, "reuse a running stack of an earlier -keep run and leave this one running (make stack-down does not stop it: localstack.Down on its directory does)")
 	flag.Parse()
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
@@ -64,7 +65,7 @@ func main() {
 			fmt.Fprintf(os.Stderr, "bench: -nodes %q: want positive integers\n", *sizes)
 			os.Exit(2)
 		}
-		row, err := bench(ctx, n, *podsPerNode, *cycles, *concurrency, *keep)
+		row, err := bench(ctx, n, *podsPerNode, *cycles, *concurrency, *jitter, *keep)
 		if err != nil {
 			fmt.Fprintln(os.Stderr, "bench:", err)
 			os.Exit(1)
@@ -80,7 +81,7 @@ func main() {
 	}
 }
 
-func bench(ctx context.Context, nodes, podsPerNode, cycles, concurrency int, keep bool) (string, error) {
+func bench(ctx context.Context, nodes, podsPerNode, cycles, concurrency int, jitter time.Duration, keep bool) (string, error) {
 	root, err := localstack.RepoRoot()
 	if err != nil {
 		return "", err
@@ -123,13 +124,13 @@ func bench(ctx context.Context, nodes, podsPerNode, cycles, concurrency int, kee
 	if err != nil {
 		return "", err
 	}
-	cfg := fmt.Sprintf(`collection: {interval: %s, timeout: 10s, concurrency: %d, jitter: 2s}
+	cfg := fmt.Sprintf(`collection: {interval: %s, timeout: 10s, concurrency: %d, jitter: %s}
 clusters:
 - {name: bench, kubeconfig: %s, context: bench, source: kubelet, kubeletInsecureSkipVerify: true}
 influx: {url: %s, bucket: %s/autogen}
 spool: {path: %s}
 server: {listen: %s}
-`, interval, concurrency, st.Kubeconfig, st.InfluxURL, st.InfluxDatabase, filepath.Join(dir, "spool.db"), listen)
+`, interval, concurrency, jitter, st.Kubeconfig, st.InfluxURL, st.InfluxDatabase, filepath.Join(dir, "spool.db"), listen)
 	// A reused stack's directory holds the last run's spool and history:
 	// headroomd would replay the spool into the measured cycles.
 	for _, f := range []string{"spool.db", "history.db"} {
