@@ -115,8 +115,24 @@ type Cluster struct {
 	// KubeletCAFile verifies the kubelets' serving certificates; empty means
 	// the kubeconfig's CA; source kubelet only.
 	KubeletCAFile string `yaml:"kubeletCAFile"`
+	// Scheduler is how the cluster's kube-scheduler is configured where it
+	// departs from the defaults, so that the deploy gate answers as it
+	// would.
+	Scheduler Scheduler `yaml:"scheduler"`
 	// Overrides are written inline beside the fields above.
 	Overrides Overrides `yaml:",inline"`
+}
+
+// Scheduler holds the settings of a KubeSchedulerConfiguration the deploy
+// gate models; zero values are kube-scheduler's defaults.
+type Scheduler struct {
+	// PercentageOfNodesToScore: 0 adapts to the cluster's size (the
+	// default), 100 filters and scores every node.
+	PercentageOfNodesToScore int `yaml:"percentageOfNodesToScore"`
+	// Parallelism is how many goroutines filter and score nodes: 0 means
+	// the default, 16. It decides which of equally scored nodes a pod gets;
+	// with 1 that no longer depends on timing and the gate gives one answer.
+	Parallelism int `yaml:"parallelism"`
 }
 
 // Overrides are a cluster's own Collection settings. A nil field inherits

@@ -172,6 +172,12 @@ func (v *validator) cluster(p string, c Cluster) {
 			v.add(p+".kubeletCAFile", "set together with kubeletInsecureSkipVerify; choose one")
 		}
 	}
+	if n := c.Scheduler.PercentageOfNodesToScore; n < 0 || n > 100 {
+		v.add(p+".scheduler.percentageOfNodesToScore", "%d is not a percentage (0 to 100; 0 means the scheduler's adaptive default)", n)
+	}
+	if n := c.Scheduler.Parallelism; n < 0 {
+		v.add(p+".scheduler.parallelism", "%d is negative (0 means the scheduler's default, 16)", n)
+	}
 }
 
 func (v *validator) influx(in Influx) {

@@ -83,6 +83,8 @@ func TestValidate(t *testing.T) {
 			c.Clusters[0].Source, c.Clusters[0].Endpoint = SourceMetricsServer, EndpointSummary
 		}, "clusters[0].endpoint", "needs a kubelet source"},
 		{"kubelet port in range", func(c *Config) { c.Clusters[0].KubeletPort = 70000 }, "clusters[0].kubeletPort", "not a port"},
+		{"scheduler percentage in range", func(c *Config) { c.Clusters[0].Scheduler.PercentageOfNodesToScore = 101 }, "clusters[0].scheduler.percentageOfNodesToScore", "not a percentage"},
+		{"scheduler parallelism not negative", func(c *Config) { c.Clusters[0].Scheduler.Parallelism = -1 }, "clusters[0].scheduler.parallelism", "negative"},
 		{"kubelet port only for kubelet sources", func(c *Config) {
 			c.Clusters[0].Source, c.Clusters[0].KubeletPort = SourceMetricsServer, 10250
 		}, "clusters[0].kubeletPort", "only to the kubelet sources"},

@@ -122,8 +122,8 @@ func Run(ctx context.Context, opts Options) error {
 		pools[c.Name()] = cfg.Clusters[i].Effective(cfg.Collection).PoolLabels
 	}
 	gate := map[string]gateCluster{}
-	for _, c := range clusters {
-		gate[c.Name()] = gateCluster{source: c, poolLabels: pools[c.Name()]}
+	for i, c := range clusters {
+		gate[c.Name()] = gateCluster{source: c, poolLabels: pools[c.Name()], scheduler: cfg.Clusters[i].Scheduler}
 	}
 	check := newCheckHandler(gate, capacity.PolicyOf(cfg.Gate.Policy), reg, log.With("component", "gate"))
 	started := time.Now()

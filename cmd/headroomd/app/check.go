@@ -18,6 +18,7 @@ import (
 
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/collector"
+	"github.com/headroomhq/headroom/config"
 )
 
 // Limits of POST /api/v1/check.
@@ -39,6 +40,7 @@ var _ objectSource = (*collector.Cluster)(nil)
 type gateCluster struct {
 	source     objectSource
 	poolLabels []string
+	scheduler  config.Scheduler // the cluster's kube-scheduler settings
 }
 
 // checkFunc models a cluster and checks a workload on it; capacity's in
@@ -225,7 +227,8 @@ func (h *checkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				done <- outcome{panicked: p}
 			}
 		}()
-		opts := capacity.Options{Name: req.Cluster, PoolLabels: gc.poolLabels}
+		opts := capacity.Options{Name: req.Cluster, PoolLabels: gc.poolLabels,
+			PercentageOfNodesToScore: gc.scheduler.PercentageOfNodesToScore, Parallelism: gc.scheduler.Parallelism}
 		done <- outcome{res: h.check(nodes, pods, opts, wl, policy)}
 	}()
 	select {

@@ -17,6 +17,7 @@ import (
 	metav1 "k8s.io/apimachinery/pkg/apis/meta/v1"
 
 	"github.com/headroomhq/headroom/capacity"
+	"github.com/headroomhq/headroom/config"
 )
 
 // fakeSource is a cluster's caches: fixed objects, synced or not.
@@ -256,6 +257,26 @@ func TestCheckTimeoutBusyAndPanic(t *testing.T) {
 	}
 	if len(h.slots) != 0 {
 		t.Error("a panicking check kept its slot")
+	}
+}
+
+// TestCheckModelsTheClusterScheduler checks that a cluster's scheduler
+// settings from the config reach the model.
+func TestCheckModelsTheClusterScheduler(t *testing.T) {
+	h, _ := newTestCheckHandler(t, capacity.Policy{})
+	gc := h.clusters["osl2"]
+	gc.scheduler = config.Scheduler{PercentageOfNodesToScore: 100, Parallelism: 1}
+	h.clusters["osl2"] = gc
+	var got capacity.Options
+	h.check = func(_ []*corev1.Node, _ []*corev1.Pod, opts capacity.Options, _ *capacity.Workload, _ capacity.Policy) *capacity.Result {
+		got = opts
+		return &capacity.Result{Verdict: capacity.Pass}
+	}
+	if rec := post(h, `{"cluster": "osl2", "replicas": 1, "cpu": "1", "memory": "1Gi"}`); rec.Code != http.StatusOK {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if got.PercentageOfNodesToScore != 100 || got.Parallelism != 1 || got.Name != "osl2" {
+		t.Errorf("the model got %+v; want the cluster's scheduler settings", got)
 	}
 }
 
