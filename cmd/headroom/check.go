@@ -35,6 +35,9 @@ type checkOptions struct {
 	maxShare   string
 	output     string
 	timeout    time.Duration
+	// The cluster's kube-scheduler settings (capacity.Options).
+	percentageOfNodesToScore int
+	parallelism              int
 }
 
 func newCheckCommand() *cobra.Command {
@@ -86,6 +89,8 @@ evaluate, or the cluster could not be read). See docs/gate.md.`,
 	f.StringVarP(&o.namespace, "namespace", "n", "", `namespace of the workload (default: the manifest's, else "default")`)
 	f.StringVar(&o.nPlusOne, "policy-n-plus-one", "", "also require that everything still fits after losing one node or one zone: node or zone")
 	f.StringVar(&o.maxShare, "max-share", "", "cap the share of allocatable requested after the deploy, per resource (cpu=0.8,memory=0.9)")
+	f.IntVar(&o.percentageOfNodesToScore, "percentage-of-nodes-to-score", 0, "the cluster's kube-scheduler percentageOfNodesToScore (0: its adaptive default; 100: every node)")
+	f.IntVar(&o.parallelism, "scheduler-parallelism", 0, "the cluster's kube-scheduler parallelism (0: its default, 16; with 1 the answer is exact, not a range)")
 	f.StringVarP(&o.output, "output", "o", "table", "output format: table, json or yaml")
 	f.DurationVar(&o.timeout, "timeout", 30*time.Second, "time limit for reading the live cluster")
 	return cmd
@@ -111,6 +116,12 @@ func (o checkOptions) request(cmd *cobra.Command) (checkRequest, error) {
 	}
 	if !slices.Contains([]string{"table", "json", "yaml"}, o.output) {
 		return usage("-o %q: want table, json or yaml", o.output)
+	}
+	if n := o.percentageOfNodesToScore; n < 0 || n > 100 {
+		return usage("--percentage-of-nodes-to-score %d: want 0 (the scheduler's adaptive default) to 100", n)
+	}
+	if n := o.parallelism; n < 0 {
+		return usage("--scheduler-parallelism %d: want 0 (the scheduler's default, 16) or more", n)
 	}
 	switch {
 	case set("filename") && set("replicas"):
@@ -265,7 +276,9 @@ func runCheck(cmd *cobra.Command, o checkOptions, req checkRequest) error {
 		}
 	}
 
-	res := capacity.NewCluster(nodes, pods, capacity.Options{Name: name, PoolLabels: poolLabels}).Check(w, req.policy)
+	opts := capacity.Options{Name: name, PoolLabels: poolLabels,
+		PercentageOfNodesToScore: o.percentageOfNodesToScore, Parallelism: o.parallelism}
+	res := capacity.NewCluster(nodes, pods, opts).Check(w, req.policy)
 	if err := printResult(cmd.OutOrStdout(), o.output, res); err != nil {
 		return err
 	}

@@ -153,6 +153,8 @@ func TestCheckUsageErrors(t *testing.T) {
 		{"max share without a value", append(simple, "--max-share", "cpu"), `"cpu": want resource=share`},
 		{"max share twice", append(simple, "--max-share", "cpu=0.5,cpu=0.6"), "cpu given twice"},
 		{"unknown output format", append(simple, "-o", "xml"), `-o "xml": want table, json or yaml`},
+		{"percentage above 100", append(simple, "--percentage-of-nodes-to-score", "150"), "--percentage-of-nodes-to-score 150: want 0"},
+		{"negative parallelism", append(simple, "--scheduler-parallelism", "-2"), "--scheduler-parallelism -2: want 0"},
 		{"an argument", append(simple, "web.yaml"), `unexpected argument "web.yaml"`},
 		{"an unknown flag", append(simple, "--replica", "2"), "unknown flag: --replica"},
 		{"snapshot and context", append(simple, "--context", "prod"), "--snapshot and --context"},
