@@ -38,7 +38,7 @@ stack-down: ## stop every process the local stack started
 
 .PHONY: test
 test: lint stack-binaries ## unit tests with -race, then end-to-end tests on the local stack (started if not up)
-	$(GO) test -race -count=1 -timeout 40m ./...
+	$(GO) test -race -count=1 -timeout 60m ./...
 
 .PHONY: demo
 demo: stack-up build ## bring up the local stack, run headroomd against it, show data arriving in InfluxDB

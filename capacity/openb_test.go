@@ -3,6 +3,8 @@ package capacity
 import (
 	"testing"
 
+	corev1 "k8s.io/api/core/v1"
+
 	"github.com/headroomhq/headroom/test/fixtures"
 	"github.com/headroomhq/headroom/test/openb"
 )
@@ -17,14 +19,7 @@ import (
 // scheduler's parallelism at 1 it is not: every seed places every pod on
 // the same node.
 func TestReplayOpenB(t *testing.T) {
-	nodes, err := openb.Nodes(fixtures.Path(t, "openb/openb_node_list_all_node.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pods, err := openb.Pods(fixtures.Path(t, "openb/openb_pod_list_default.csv"), "openb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodes, pods := openbTrace(t)
 	if len(nodes) != 1523 || len(pods) != 8152 {
 		t.Fatalf("%d nodes, %d pods; want 1523 and 8152", len(nodes), len(pods))
 	}
@@ -51,14 +46,7 @@ func TestReplayOpenB(t *testing.T) {
 }
 
 func TestReplayOpenBParallelism1IsDeterministic(t *testing.T) {
-	nodes, err := openb.Nodes(fixtures.Path(t, "openb/openb_node_list_all_node.csv"))
-	if err != nil {
-		t.Fatal(err)
-	}
-	pods, err := openb.Pods(fixtures.Path(t, "openb/openb_pod_list_default.csv"), "openb")
-	if err != nil {
-		t.Fatal(err)
-	}
+	nodes, pods := openbTrace(t)
 	c := NewCluster(nodes, nil, Options{PoolLabels: testPools, PercentageOfNodesToScore: 100, Parallelism: 1})
 	got := c.Replay(pods, 0)
 	for _, seed := range []uint64{1, 7} {
@@ -69,4 +57,18 @@ func TestReplayOpenBParallelism1IsDeterministic(t *testing.T) {
 			}
 		}
 	}
+}
+
+// openbTrace reads the openb fixture's nodes and pods.
+func openbTrace(t *testing.T) ([]*corev1.Node, []*corev1.Pod) {
+	t.Helper()
+	nodes, err := openb.Nodes(fixtures.Path(t, "openb/openb_node_list_all_node.csv"))
+	if err != nil {
+		t.Fatal(err)
+	}
+	pods, err := openb.Pods(fixtures.Path(t, "openb/openb_pod_list_default.csv"), "openb")
+	if err != nil {
+		t.Fatal(err)
+	}
+	return nodes, pods
 }
