@@ -79,10 +79,10 @@ func replayReset(t *testing.T, ctx context.Context, cs kubernetes.Interface, run
 // seen them all. The order matters: the scheduler walks nodes (of one zone)
 // in the order it learnt of them, and where scores tie that walk decides;
 // created concurrently, they reached it in an order of their own, and a
-// serial scheduler put 6,679 of 7,150 pods on another node than the gate's. The barrier
-// is tainted so that only the probe lands there, and named after the run:
-// pods of an earlier run's namespace may still be bound to an earlier
-// barrier while that namespace is deleted.
+// serial scheduler put 6,679 of 7,150 pods on another node than the gate's.
+// The barrier is tainted so that only the probe lands there, and named
+// after the run: pods of an earlier run's namespace may still be bound to
+// an earlier barrier while that namespace is deleted.
 func replayNodes(t *testing.T, ctx context.Context, cs kubernetes.Interface, nodes []*corev1.Node, ns string) {
 	t.Helper()
 	for _, n := range nodes {
@@ -229,7 +229,8 @@ func TestOpenBReplaySerial(t *testing.T) {
 
 // openbReplay runs the OpenB replay on the named cluster.
 func openbReplay(t *testing.T, cluster string) {
-	// 4-6 minutes. Set HEADROOM_OPENB=0 to skip it.
+	// 9-11 minutes under -race on the CI machine. Set HEADROOM_OPENB=0 to
+	// skip it.
 	if os.Getenv("HEADROOM_OPENB") == "0" {
 		t.Skip("HEADROOM_OPENB=0: the OpenB replay is skipped")
 	}
