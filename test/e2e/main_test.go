@@ -29,10 +29,19 @@ import (
 var stack *localstack.State
 
 func TestMain(m *testing.M) {
+	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	// These tests create and delete nodes and namespaces: a second run
+	// against the same stack waits for this one.
+	ctx, cancel := context.WithTimeout(context.Background(), 30*time.Minute)
+	release, err := localstack.Acquire(ctx, logger)
+	cancel()
+	if err != nil {
+		fmt.Fprintln(os.Stderr, "e2e: local stack:", err)
+		os.Exit(1)
+	}
 	// Building the servers from source takes up to half an hour on a new
 	// machine; starting a built stack well under a minute.
-	ctx, cancel := context.WithTimeout(context.Background(), 45*time.Minute)
-	logger := slog.New(slog.NewTextHandler(os.Stderr, nil))
+	ctx, cancel = context.WithTimeout(context.Background(), 45*time.Minute)
 	st, err := localstack.Ensure(ctx, logger)
 	cancel()
 	if err != nil {
@@ -40,7 +49,9 @@ func TestMain(m *testing.M) {
 		os.Exit(1)
 	}
 	stack = st
-	os.Exit(m.Run())
+	code := m.Run()
+	release()
+	os.Exit(code)
 }
 
 // eventually polls cond every interval until it returns nil or timeout passes,

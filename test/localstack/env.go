@@ -106,6 +106,47 @@ func (s *State) Check(ctx context.Context) error {
 	return nil
 }
 
+// Acquire gives one test run the stack in DefaultDir to itself, and returns
+// the function that gives it back (the lock also goes when the process
+// exits). The end-to-end tests create and delete cluster-wide objects,
+// nodes above all, so two runs against one stack delete each other's: a
+// second run waits here, polling, until the first is done or ctx ends.
+func Acquire(ctx context.Context, logger *slog.Logger) (release func(), err error) {
+	root, err := RepoRoot()
+	if err != nil {
+		return nil, err
+	}
+	path := DefaultDir(root) + ".tests.lock"
+	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
+		return nil, err
+	}
+	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
+	if err != nil {
+		return nil, fmt.Errorf("test lock: %w", err)
+	}
+	for waited := false; ; {
+		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
+		if err == nil {
+			break
+		}
+		if !errors.Is(err, syscall.EWOULDBLOCK) {
+			f.Close()
+			return nil, fmt.Errorf("test lock %s: %w", path, err)
+		}
+		if !waited {
+			logger.Warn("another test run is using the local stack; waiting for it to finish", "lock", path)
+			waited = true
+		}
+		select {
+		case <-ctx.Done():
+			f.Close()
+			return nil, fmt.Errorf("test lock %s: another test run still holds it: %w", path, ctx.Err())
+		case <-time.After(time.Second):
+		}
+	}
+	return func() { f.Close() }, nil
+}
+
 // Ensure returns the stack running in DefaultDir, starting it (and building
 // what it needs) when it is not up or not healthy. A file lock makes
 // concurrent callers, such as several test binaries, start it only once. A
