@@ -13,6 +13,7 @@ import (
 
 	"github.com/headroomhq/headroom/cmd/headroomd/app"
 	"github.com/headroomhq/headroom/config"
+	"github.com/headroomhq/headroom/internal/cpus"
 )
 
 var version = "dev"
@@ -54,7 +55,9 @@ func main() {
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
-	if err := app.Run(ctx, app.Options{Config: cfg, Logger: logger.With("version", version), Profiling: *profiling}); err != nil {
+	if err := app.Run(ctx, app.Options{Config: cfg, Logger: logger.With("version", version), Profiling: *profiling,
+		// One P while waiting on the network, all while a check runs.
+		CPUs: cpus.FromEnvironment()}); err != nil {
 		logger.Error("headroomd failed", "err", err)
 		os.Exit(1)
 	}

@@ -26,6 +26,7 @@ import (
 	"github.com/headroomhq/headroom/cmd/headroomd/app/ui"
 	"github.com/headroomhq/headroom/collector"
 	"github.com/headroomhq/headroom/config"
+	"github.com/headroomhq/headroom/internal/cpus"
 	"github.com/headroomhq/headroom/sink"
 	"github.com/headroomhq/headroom/sink/alertmanager"
 	"github.com/headroomhq/headroom/sink/influx"
@@ -45,6 +46,9 @@ type Options struct {
 	Listening func(addr string)
 	// Profiling serves net/http/pprof under /debug/pprof/.
 	Profiling bool
+	// CPUs lends the gate's checks every CPU while they run; nil leaves
+	// GOMAXPROCS alone (see package cpus).
+	CPUs *cpus.Lender
 }
 
 // Run runs headroomd until ctx ends or a component fails for good (InfluxDB
@@ -125,7 +129,7 @@ func Run(ctx context.Context, opts Options) error {
 	for i, c := range clusters {
 		gate[c.Name()] = gateCluster{source: c, poolLabels: pools[c.Name()], scheduler: cfg.Clusters[i].Scheduler}
 	}
-	check := newCheckHandler(gate, capacity.PolicyOf(cfg.Gate.Policy), reg, log.With("component", "gate"))
+	check := newCheckHandler(gate, capacity.PolicyOf(cfg.Gate.Policy), opts.CPUs, reg, log.With("component", "gate"))
 	started := time.Now()
 	lead := newLeader(cfg.LeaderElection, reg, log.With("component", "leader"))
 	ev, err := newEvaluator(cfg, clusters, hist, rec, started, lead, reg, log.With("component", "alerts"))

@@ -7,7 +7,6 @@ import (
 	"fmt"
 	"log/slog"
 	"net/http"
-	"runtime"
 	"strings"
 	"sync"
 	"time"
@@ -19,6 +18,7 @@ import (
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/collector"
 	"github.com/headroomhq/headroom/config"
+	"github.com/headroomhq/headroom/internal/cpus"
 )
 
 // Limits of POST /api/v1/check.
@@ -55,12 +55,13 @@ func capacityCheck(nodes []*corev1.Node, pods []*corev1.Pod, opts capacity.Optio
 // cluster's cached nodes and pods. Checks are CPU-bound, so at most one per
 // CPU runs at once; a request waits for a slot and for its check within
 // timeout, else gets 503 (the check still finishes, holding its slot, so
-// load stays bounded).
+// load stays bounded). A check borrows every CPU from cpus while it runs.
 type checkHandler struct {
 	clusters map[string]gateCluster
 	policy   capacity.Policy // when the request gives none
 	timeout  time.Duration
 	slots    chan struct{}
+	cpus     *cpus.Lender
 	check    checkFunc
 	metrics  *checkMetrics
 	log      *slog.Logger
@@ -99,10 +100,10 @@ func (d *decisions) latest() []Decision {
 	return append([]Decision{}, d.list...) // [] in JSON when empty, not null
 }
 
-func newCheckHandler(clusters map[string]gateCluster, policy capacity.Policy, reg prometheus.Registerer, log *slog.Logger) *checkHandler {
+func newCheckHandler(clusters map[string]gateCluster, policy capacity.Policy, lender *cpus.Lender, reg prometheus.Registerer, log *slog.Logger) *checkHandler {
 	return &checkHandler{
 		clusters: clusters, policy: policy, timeout: checkTimeout,
-		slots: make(chan struct{}, runtime.GOMAXPROCS(0)), check: capacityCheck,
+		slots: make(chan struct{}, lender.Busy()), cpus: lender, check: capacityCheck,
 		metrics: newCheckMetrics(reg), log: log,
 	}
 }
@@ -206,9 +207,11 @@ func (h *checkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	}
 	// The objects are taken inside the slot: they are built for the check
 	// (a datacenter's pods, tens of megabytes), so waiting requests must
-	// not each hold a set.
+	// not each hold a set. Building them is CPU-bound too.
+	release := h.cpus.Borrow()
 	nodes, pods, synced := gc.source.Objects()
 	if !synced {
+		release()
 		<-h.slots
 		w.Header().Set("Retry-After", "5")
 		fail(http.StatusServiceUnavailable, "not_synced", fmt.Errorf("cluster %s: informers have not synced yet", req.Cluster))
@@ -222,6 +225,7 @@ func (h *checkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 	start := time.Now()
 	go func() {
 		defer func() { <-h.slots }()
+		defer release()
 		defer func() {
 			if p := recover(); p != nil {
 				done <- outcome{panicked: p}

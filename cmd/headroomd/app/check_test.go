@@ -6,6 +6,7 @@ import (
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"runtime"
 	"strings"
 	"testing"
 	"time"
@@ -18,6 +19,7 @@ import (
 
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/config"
+	"github.com/headroomhq/headroom/internal/cpus"
 )
 
 // fakeSource is a cluster's caches: fixed objects, synced or not.
@@ -73,7 +75,7 @@ func newTestCheckHandler(t *testing.T, policy capacity.Policy) (*checkHandler, *
 	h := newCheckHandler(map[string]gateCluster{
 		"osl2": {source: fakeSource{nodes: testNodes(), synced: true}, poolLabels: []string{"headroom.local/pool"}},
 		"osl3": {source: fakeSource{}},
-	}, policy, reg, slog.New(slog.DiscardHandler))
+	}, policy, nil, reg, slog.New(slog.DiscardHandler))
 	return h, reg
 }
 
@@ -302,5 +304,40 @@ func TestCheckRoute(t *testing.T) {
 	resp.Body.Close()
 	if resp.StatusCode != http.StatusOK {
 		t.Errorf("POST: %d %s", resp.StatusCode, b)
+	}
+}
+
+// TestCheckBorrowsEveryCPU checks that a check runs with the lender's busy
+// Ps and gives them back, answered or refused.
+func TestCheckBorrowsEveryCPU(t *testing.T) {
+	before := runtime.GOMAXPROCS(0)
+	t.Cleanup(func() { runtime.GOMAXPROCS(before) })
+	h, _ := newTestCheckHandler(t, capacity.Policy{})
+	h.cpus = cpus.New(1, 3)
+	var during int
+	h.check = func([]*corev1.Node, []*corev1.Pod, capacity.Options, *capacity.Workload, capacity.Policy) *capacity.Result {
+		during = runtime.GOMAXPROCS(0)
+		return &capacity.Result{Verdict: capacity.Pass}
+	}
+	if rec := post(h, `{"cluster": "osl2", "replicas": 1, "cpu": "1", "memory": "1Gi"}`); rec.Code != http.StatusOK {
+		t.Fatalf("%d %s", rec.Code, rec.Body)
+	}
+	if during != 3 {
+		t.Errorf("the check ran with %d Ps, want the lender's 3", during)
+	}
+	// The check's goroutine gives them back after it answers.
+	deadline := time.Now().Add(5 * time.Second)
+	for runtime.GOMAXPROCS(0) != 1 || len(h.slots) > 0 {
+		if time.Now().After(deadline) {
+			t.Fatalf("after the check: %d Ps, want 1", runtime.GOMAXPROCS(0))
+		}
+		time.Sleep(time.Millisecond)
+	}
+	// A cluster whose informers have not synced is refused at once.
+	if rec := post(h, `{"cluster": "osl3", "replicas": 1, "cpu": "1", "memory": "1Gi"}`); rec.Code != http.StatusServiceUnavailable {
+		t.Fatalf("unsynced cluster: %d %s", rec.Code, rec.Body)
+	}
+	if n := runtime.GOMAXPROCS(0); n != 1 {
+		t.Errorf("after a refused check: %d Ps, want 1", n)
 	}
 }
