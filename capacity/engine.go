@@ -222,7 +222,7 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 		res.Suggestions = c.suggest(main.t, w.Replicas-main.fit)
 	}
 	if res.ReplicasFitMin != res.ReplicasFitMax {
-		res.Notes = append(res.Notes, fmt.Sprintf("which of equally scored nodes the scheduler takes depends on the order its parallel filtering found them: between %d and %d replicas fit", res.ReplicasFitMin, res.ReplicasFitMax))
+		res.Notes = append(res.Notes, fmt.Sprintf("which of equally scored nodes the scheduler takes depends on the order its parallel filtering found them: between %d and %d replicas fit in the %d orders simulated (a sample of the orders its goroutines may take; with parallelism 1 there is one)", res.ReplicasFitMin, res.ReplicasFitMax, len(runs)))
 	}
 	res.Notes = append(res.Notes, main.t.approximate...)
 	res.Margin = c.margin(main.s, main.t)
