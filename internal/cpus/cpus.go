@@ -16,15 +16,18 @@ type Lender struct {
 	users int
 }
 
-// New returns a Lender between idle and busy Ps and sets GOMAXPROCS to idle.
+// New sets GOMAXPROCS to idle and returns a Lender between idle and busy
+// Ps; nil, with nothing to lend, when they are equal.
 func New(idle, busy int) *Lender {
 	return newLender(max(1, idle), max(1, idle, busy), runtime.GOMAXPROCS)
 }
 
 func newLender(idle, busy int, set func(int) int) *Lender {
-	l := &Lender{idle: idle, busy: busy, set: set}
 	set(idle)
-	return l
+	if idle == busy {
+		return nil
+	}
+	return &Lender{idle: idle, busy: busy, set: set}
 }
 
 // FromEnvironment is the Lender headroomd runs with: one P while idle and
@@ -55,7 +58,7 @@ func (l *Lender) Borrow() (release func()) {
 		return func() {}
 	}
 	l.mu.Lock()
-	if l.users == 0 && l.busy != l.idle {
+	if l.users == 0 {
 		l.set(l.busy)
 	}
 	l.users++
@@ -66,7 +69,7 @@ func (l *Lender) Borrow() (release func()) {
 			l.mu.Lock()
 			defer l.mu.Unlock()
 			l.users--
-			if l.users == 0 && l.busy != l.idle {
+			if l.users == 0 {
 				l.set(l.idle)
 			}
 		})

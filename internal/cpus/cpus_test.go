@@ -71,12 +71,13 @@ func TestConcurrentBorrowsEndIdle(t *testing.T) {
 	}
 }
 
-func TestEqualIdleAndBusyNeverSet(t *testing.T) {
-	r := &recorder{procs: 2}
-	l := newLender(2, 2, r.set)
-	l.Borrow()()
-	if r.calls != 1 { // New's own
-		t.Fatalf("%d calls to GOMAXPROCS, want only New's", r.calls)
+func TestEqualIdleAndBusyLendNothing(t *testing.T) {
+	r := &recorder{procs: 4}
+	if l := newLender(2, 2, r.set); l != nil {
+		t.Fatalf("idle = busy: got a Lender (idle %d, busy %d), want nil", l.idle, l.busy)
+	}
+	if r.calls != 1 || r.get() != 2 {
+		t.Fatalf("%d calls to GOMAXPROCS leaving %d Ps, want one call setting 2", r.calls, r.get())
 	}
 }
 
