@@ -116,35 +116,42 @@ func Acquire(ctx context.Context, logger *slog.Logger) (release func(), err erro
 	if err != nil {
 		return nil, err
 	}
-	path := DefaultDir(root) + ".tests.lock"
+	return lockFile(ctx, DefaultDir(root)+".tests.lock", func(path string) {
+		logger.Warn("another test run is using the local stack; waiting for it to finish", "lock", path)
+	})
+}
+
+// lockFile takes an exclusive flock on path, creating it, and returns the
+// function that gives it back. While another process holds it, it polls
+// every second until ctx ends, calling waiting once.
+func lockFile(ctx context.Context, path string, waiting func(path string)) (release func(), err error) {
 	if err := os.MkdirAll(filepath.Dir(path), 0o755); err != nil {
 		return nil, err
 	}
 	f, err := os.OpenFile(path, os.O_CREATE|os.O_RDWR, 0o644)
 	if err != nil {
-		return nil, fmt.Errorf("test lock: %w", err)
+		return nil, fmt.Errorf("lock: %w", err)
 	}
 	for waited := false; ; {
 		err := syscall.Flock(int(f.Fd()), syscall.LOCK_EX|syscall.LOCK_NB)
 		if err == nil {
-			break
+			return func() { f.Close() }, nil // closing the file releases the lock
 		}
 		if !errors.Is(err, syscall.EWOULDBLOCK) {
 			f.Close()
-			return nil, fmt.Errorf("test lock %s: %w", path, err)
+			return nil, fmt.Errorf("lock %s: %w", path, err)
 		}
 		if !waited {
-			logger.Warn("another test run is using the local stack; waiting for it to finish", "lock", path)
+			waiting(path)
 			waited = true
 		}
 		select {
 		case <-ctx.Done():
 			f.Close()
-			return nil, fmt.Errorf("test lock %s: another test run still holds it: %w", path, ctx.Err())
+			return nil, fmt.Errorf("lock %s: another process still holds it: %w", path, ctx.Err())
 		case <-time.After(time.Second):
 		}
 	}
-	return func() { f.Close() }, nil
 }
 
 // Ensure returns the stack running in DefaultDir, starting it (and building
@@ -158,18 +165,13 @@ func Ensure(ctx context.Context, logger *slog.Logger) (*State, error) {
 		return nil, err
 	}
 	dir := DefaultDir(root)
-	if err := os.MkdirAll(filepath.Dir(dir), 0o755); err != nil {
+	unlock, err := lockFile(ctx, dir+".lock", func(path string) {
+		logger.Info("another process is starting or checking the local stack; waiting", "lock", path)
+	})
+	if err != nil {
 		return nil, err
 	}
-	lock, err := os.OpenFile(dir+".lock", os.O_CREATE|os.O_RDWR, 0o644)
-	if err != nil {
-		return nil, fmt.Errorf("stack lock: %w", err)
-	}
-	defer lock.Close()
-	if err := syscall.Flock(int(lock.Fd()), syscall.LOCK_EX); err != nil {
-		return nil, fmt.Errorf("stack lock: %w", err)
-	}
-	defer syscall.Flock(int(lock.Fd()), syscall.LOCK_UN) //nolint:errcheck
+	defer unlock()
 
 	spec, err := LoadSpec(DefaultSpecFile(root))
 	if err != nil {

@@ -20,7 +20,7 @@ func TestAcquireGivesTheStackToOneRunAtATime(t *testing.T) {
 	}
 	ctx, cancel := context.WithTimeout(t.Context(), 1500*time.Millisecond)
 	defer cancel()
-	if _, err := Acquire(ctx, logger); err == nil || !strings.Contains(err.Error(), "another test run still holds it") {
+	if _, err := Acquire(ctx, logger); err == nil || !strings.Contains(err.Error(), "another process still holds it") {
 		t.Fatalf("second Acquire while the first holds the lock: %v, want a wait that ends with the holder named", err)
 	}
 
