@@ -168,8 +168,8 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 	old := c.oldPods(w)
 
 	// Where the scheduler's tie-breaking can change the answer, the
-	// deploy is played with other seeds too: the result is the split seen
-	// most often, with the range of all.
+	// deploy is played with other seeds too: the answer is seed 0's, the
+	// scheduler's filter walk in order (heapPick), with the range of all.
 	// The new pods' template, counted once on the cluster as it is: each
 	// simulation starts from a fork of it.
 	base := c.newTemplate(w)
@@ -186,7 +186,7 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 			o.s.release() // nothing in res points into a simulation
 		}
 	}()
-	main := mostFrequent(runs)
+	main := runs[0]
 	res.ReplicasFit, res.ReplicasFitMin, res.ReplicasFitMax = main.fit, main.fit, main.fit
 	res.Rollout = main.rollout
 	ranges := map[string][2]int{}
@@ -222,7 +222,7 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 		res.Suggestions = c.suggest(main.t, w.Replicas-main.fit)
 	}
 	if res.ReplicasFitMin != res.ReplicasFitMax {
-		res.Notes = append(res.Notes, fmt.Sprintf("which of equally scored nodes the scheduler takes depends on the order its parallel filtering found them: between %d and %d replicas fit in the %d orders simulated (a sample of the orders its goroutines may take; with parallelism 1 there is one)", res.ReplicasFitMin, res.ReplicasFitMax, len(runs)))
+		res.Notes = append(res.Notes, fmt.Sprintf("which of equally scored nodes the scheduler takes depends on the order its parallel filtering found them: the answer is for the nodes found in the order it walks them, as one goroutine finds them; between %d and %d replicas fit in the %d orders simulated (a sample of the orders its goroutines may take; with parallelism 1 there is one)", res.ReplicasFitMin, res.ReplicasFitMax, len(runs)))
 	}
 	res.Notes = append(res.Notes, main.t.approximate...)
 	res.Margin = c.margin(main.s, main.t)
@@ -265,29 +265,6 @@ func (c *Cluster) simulateSeeds(base *tmpl, w *Workload, old []int32, n int) []o
 	}
 	wg.Wait()
 	return out
-}
-
-// mostFrequent is the run whose placement per pool came out most often;
-// the earliest seed among equals.
-func mostFrequent(runs []outcome) outcome {
-	key := func(o outcome) string {
-		var b strings.Builder
-		for _, p := range slices.Sorted(maps.Keys(o.pools)) {
-			fmt.Fprintf(&b, "%s=%d,", p, o.pools[p])
-		}
-		return fmt.Sprintf("%d|%s", o.fit, b.String())
-	}
-	count := map[string]int{}
-	for _, o := range runs {
-		count[key(o)]++
-	}
-	best := runs[0]
-	for _, o := range runs[1:] {
-		if count[key(o)] > count[key(best)] {
-			best = o
-		}
-	}
-	return best
 }
 
 func workloadName(w *Workload) string {
@@ -610,7 +587,8 @@ func selfRepelsOnHost(t *tmpl) bool {
 // scheduler takes them from its queue, each with its own spec; a pod that
 // fits nowhere stays pending and the next is tried. It returns, per pod, the
 // node it was bound to or "" for pending; seed drives the
-// tie-breaking (heapPick). Pods are bare: default spreading,
+// tie-breaking (heapPick: 0 is the scheduler's walk in order, as one
+// filter goroutine finds the nodes). Pods are bare: default spreading,
 // which needs an owning controller, does not apply.
 func (c *Cluster) Replay(pods []*corev1.Pod, seed uint64) []string {
 	s := c.newSim(seed)

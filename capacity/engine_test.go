@@ -119,6 +119,46 @@ func TestCheckSpreadsLikeTheScheduler(t *testing.T) {
 	}
 }
 
+func TestCheckTieGoesToTheFirstNodeWalked(t *testing.T) {
+	// Twelve empty identical nodes, each its own pool, score alike. The
+	// scheduler walks nodes in name order (within a zone); one filter
+	// goroutine finds them in that order, and the first of the best in a
+	// container/heap of them is bound, as the scheduler's
+	// NewSortedScoredNodes does. The answer is that order's, whatever the
+	// parallelism; interleaved goroutines find the nodes in other orders,
+	// and the range says so unless the scheduler filters in one goroutine.
+	var nodes []*corev1.Node
+	for i := 11; i >= 0; i-- { // the input's order does not matter
+		name := string(rune('a' + i))
+		nodes = append(nodes, testNode(name, name, "4", "16Gi"))
+	}
+	for _, parallelism := range []int{0, 1} {
+		c := NewCluster(nodes, nil, Options{PoolLabels: testPools, Parallelism: parallelism})
+		res := c.Check(mustWorkload(t, testDeployment(7, "1", "1Gi")), Policy{})
+		if res.Verdict != Pass || res.ReplicasFit != 7 {
+			t.Fatalf("parallelism %d: verdict %s, fit %d", parallelism, res.Verdict, res.ReplicasFit)
+		}
+		var got, ranged []string
+		for _, p := range res.Placement {
+			if p.Replicas > 0 {
+				got = append(got, p.Pool)
+			}
+			if p.Min != p.Max {
+				ranged = append(ranged, p.Pool)
+			}
+		}
+		if want := []string{"a", "b", "d", "e", "h", "i", "j"}; !slices.Equal(got, want) {
+			t.Errorf("parallelism %d: replicas in pools %v, want %v", parallelism, got, want)
+		}
+		if parallelism == 1 && len(ranged) > 0 {
+			t.Errorf("parallelism 1: pools %v have a range, want one answer", ranged)
+		}
+		if parallelism == 0 && len(ranged) == 0 {
+			t.Errorf("parallelism 0: no pool has a range, want the other orders' placements")
+		}
+	}
+}
+
 func TestCheckHardConstraints(t *testing.T) {
 	zone := func(z string) func(*corev1.Node) {
 		return func(n *corev1.Node) { n.Labels[corev1.LabelTopologyZone] = z }

@@ -49,7 +49,10 @@ type sim struct {
 	placed  []placed
 	tracked []*tmpl
 	rng     *rand.Rand
-	start   int
+	// interleave is false for seed 0: its Filter goroutines do not overlap
+	// (heapPick).
+	interleave bool
+	start      int
 	// downCount caches how many nodes are down; -1 when unknown.
 	downCount int
 	// tiesAcrossPools is set when the scheduler's tie-break chose
@@ -100,6 +103,7 @@ func (c *Cluster) newSim(seed uint64) *sim {
 	s.down = resize(s.down, len(c.nodes))
 	s.placed, s.tracked = s.placed[:0], s.tracked[:0]
 	s.pcg.Seed(seed, 0x9e3779b97f4a7c15)
+	s.interleave = seed != 0
 	s.start, s.downCount, s.tiesAcrossPools = 0, -1, false
 	return s
 }
@@ -640,9 +644,11 @@ func (s *sim) pick(t *tmpl) int32 {
 // without them the tie goes by heap position: by the order in which the
 // parallel Filter goroutines appended the feasible nodes, not at random
 // among the tied. That order is the walk's, chunk by chunk, with the chunks
-// that filterStreams goroutines run at once interleaved: the seed draws
-// the interleaving. A scheduler of parallelism 1 filters in one goroutine,
-// in the walk's order.
+// that filterStreams goroutines run at once interleaved: a seed other than
+// 0 draws the interleaving. Seed 0 takes the walk's order, as a scheduler of
+// parallelism 1 does, and as a parallel one does when its first goroutine
+// drains the chunk queue before the runtime starts a second on another CPU:
+// on the test stack, with up to a few dozen nodes, every time (docs/gate.md).
 func (s *sim) heapPick(total []int64) int {
 	f := s.feasible
 	par := s.c.opts.Parallelism
@@ -650,6 +656,9 @@ func (s *sim) heapPick(total []int64) int {
 		par = defaultParallelism
 	}
 	streams := min(par, filterStreams)
+	if !s.interleave {
+		streams = 1
+	}
 	chunk := chunkSizeFor(len(s.c.nodes), par)
 	next := 0 // first feasible node of the next chunk no goroutine took yet
 	take := func() [2]int {

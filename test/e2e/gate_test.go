@@ -62,8 +62,7 @@ var gateOverhead = corev1.ResourceList{
 // limits), fills them partly with pods bound directly, asks the gate where a
 // Deployment's replicas go, creates it and compares with the real
 // scheduler's placement. It fails unless every prediction is within its
-// range and every one the gate gives as a single answer is exact (see
-// gateReport for the 99 % target). HEADROOM_GATE_SEED and
+// range and at least 99 % are exact (gateReport). HEADROOM_GATE_SEED and
 // HEADROOM_GATE_SCENARIOS change the seed and the count;
 // HEADROOM_GATE_SCENARIO=<i> runs scenario i alone.
 func TestGateDifferential(t *testing.T) {
@@ -745,20 +744,22 @@ func runGateScenario(t *testing.T, ctx context.Context, cs kubernetes.Interface,
 		o.took.cleanup = time.Since(start)
 	}()
 
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(gateWorkers)
-	for _, n := range sc.nodes {
-		g.Go(func() error { return localstack.CreateNode(gctx, cs, n.DeepCopy()) })
-	}
-	if err := g.Wait(); err != nil {
-		t.Fatalf("%s: %v", sc.name, err)
+	// One at a time, in name order. The scheduler walks nodes in the order
+	// its informer added them (its node tree); the gate walks them in name
+	// order, which is the scheduler's after it lists them at start. Nodes
+	// created at once reach the informer in the apiserver's order, and a
+	// tie between pools then goes by that race (see docs/gate.md).
+	for _, n := range slices.SortedFunc(slices.Values(sc.nodes), func(a, b *corev1.Node) int { return strings.Compare(a.Name, b.Name) }) {
+		if err := localstack.CreateNode(ctx, cs, n.DeepCopy()); err != nil {
+			t.Fatalf("%s: %v", sc.name, err)
+		}
 	}
 	eventually(t, 60*time.Second, 50*time.Millisecond, sc.name+": nodes Ready", func(ctx context.Context) error {
 		return gateNodesReady(ctx, cs, sc)
 	})
 	phase(&o.took.nodes)
 
-	g, gctx = errgroup.WithContext(ctx)
+	g, gctx := errgroup.WithContext(ctx)
 	g.SetLimit(gateWorkers)
 	for _, p := range sc.existing {
 		g.Go(func() error {
@@ -1209,16 +1210,15 @@ func gateReport(t *testing.T, seed int, outcomes []gateOutcome, took time.Durati
 	case inRange < known:
 		t.Errorf("in range %.1f %%, want 100 %%", pct(inRange, known))
 	}
-	// Exactness is asserted where the gate gives one answer. Where it
-	// gives a range, the parallel scheduler's goroutine timing picks the
-	// split, and a split other than the gate's most frequent one is not a
-	// wrong prediction: in CI, 1 and then 3 of the 3 such scenarios of the
-	// default seed went that way (exact 199/200 and 197/200 overall). The
-	// issue's target, exact in 99 % of all scenarios, is therefore reported
-	// above, not asserted; the exact check of tie-breaking is the OpenB
-	// replay on the serial scheduler.
-	if singleExact < single {
-		t.Errorf("exact %d of %d where the gate gives one answer, want all", singleExact, single)
+	// The targets: in range in every scenario, exact in 99 %.
+	// Exactness needs the scheduler's node order to be the gate's (the
+	// scenario creates its nodes one by one, in name order) and its filter
+	// goroutines not to interleave where nodes of two pools tie (the
+	// gate's answer is the order one goroutine finds them in; on the test
+	// stack, with up to 14 nodes, the parallel scheduler found them so in
+	// 24 reruns of the three scenarios of the default seed that tie).
+	if exact*100 < known*99 {
+		t.Errorf("exact %.1f %%, want at least 99 %%", pct(exact, known))
 	}
 }
 
