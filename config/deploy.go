@@ -68,6 +68,10 @@ type DeployGate struct {
 	Headroomd string `yaml:"headroomd"`
 	// Policy is the headroom the deploy must leave; empty asks plain fit.
 	Policy GatePolicy `yaml:"policy"`
+	// Scheduler describes the clusters' kube-scheduler where it is not
+	// configured with the defaults, as headroomd's clusters[].scheduler
+	// does; with Headroomd set, headroomd's own config applies instead.
+	Scheduler Scheduler `yaml:"scheduler"`
 	// Disabled skips the gate altogether.
 	Disabled bool `yaml:"disabled"`
 }
@@ -129,6 +133,10 @@ func (d *Deploy) Validate() error {
 		v.httpURL("gate.headroomd", d.Gate.Headroomd)
 	}
 	v.gatePolicy("gate.policy", d.Gate.Policy)
+	v.scheduler("gate.scheduler", d.Gate.Scheduler)
+	if d.Gate.Headroomd != "" && d.Gate.Scheduler != (Scheduler{}) {
+		v.add("gate.scheduler", "set together with gate.headroomd, which checks with its own config's clusters[].scheduler; drop one")
+	}
 	if len(d.Environments) == 0 {
 		v.add("environments", "at least one environment is required")
 	}

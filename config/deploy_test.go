@@ -73,6 +73,9 @@ func TestParseDeployErrorsNameTheField(t *testing.T) {
 		{"files: x\nimageKey: 'my image'\nenvironments: [{name: t, clusters: [a]}]", `imageKey: "my image" is not a placeholder name`},
 		{"files: x\ngate: {policy: {nPlusOne: rack}}\nenvironments: [{name: t, clusters: [a]}]", `gate.policy.nPlusOne: "rack"`},
 		{"files: x\ngate: {headroomd: 'headroomd:8080'}\nenvironments: [{name: t, clusters: [a]}]", "gate.headroomd"},
+		{"files: x\ngate: {scheduler: {parallelism: -1}}\nenvironments: [{name: t, clusters: [a]}]", "gate.scheduler.parallelism: -1 is negative"},
+		{"files: x\ngate: {scheduler: {percentageOfNodesToScore: 101}}\nenvironments: [{name: t, clusters: [a]}]", "gate.scheduler.percentageOfNodesToScore: 101 is not a percentage"},
+		{"files: x\ngate: {headroomd: 'http://h:8080', scheduler: {parallelism: 1}}\nenvironments: [{name: t, clusters: [a]}]", "gate.scheduler: set together with gate.headroomd"},
 		{"files: x\nenvironment: []", "line 2: field environment not found"},
 		{"files: x\ntimeout: 0s\nenvironments: [{name: t, clusters: [a]}]", "timeout: must be positive"},
 	} {
@@ -87,6 +90,9 @@ func TestDeployExampleLoads(t *testing.T) {
 	d, err := LoadDeploy("deploy-example.yaml")
 	if err != nil {
 		t.Fatal(err)
+	}
+	if d.Gate.Scheduler != (Scheduler{}) {
+		t.Errorf("the example's gate.scheduler is %+v, want the scheduler's defaults", d.Gate.Scheduler)
 	}
 	if tg, err := d.Resolve("shop", "snap7"); err != nil || tg.Namespace != "shop-snap7" || tg.Clusters[0] != "snapshot" {
 		t.Errorf("snap7: %+v %v", tg, err)

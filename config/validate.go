@@ -172,11 +172,17 @@ func (v *validator) cluster(p string, c Cluster) {
 			v.add(p+".kubeletCAFile", "set together with kubeletInsecureSkipVerify; choose one")
 		}
 	}
-	if n := c.Scheduler.PercentageOfNodesToScore; n < 0 || n > 100 {
-		v.add(p+".scheduler.percentageOfNodesToScore", "%d is not a percentage (0 to 100; 0 means the scheduler's adaptive default)", n)
+	v.scheduler(p+".scheduler", c.Scheduler)
+}
+
+// scheduler checks a cluster's kube-scheduler settings, in headroomd's
+// config and in the deploy config's gate.
+func (v *validator) scheduler(p string, s Scheduler) {
+	if n := s.PercentageOfNodesToScore; n < 0 || n > 100 {
+		v.add(p+".percentageOfNodesToScore", "%d is not a percentage (0 to 100; 0 means the scheduler's adaptive default)", n)
 	}
-	if n := c.Scheduler.Parallelism; n < 0 {
-		v.add(p+".scheduler.parallelism", "%d is negative (0 means the scheduler's default, 16)", n)
+	if n := s.Parallelism; n < 0 {
+		v.add(p+".parallelism", "%d is negative (0 means the scheduler's default, 16)", n)
 	}
 }
 

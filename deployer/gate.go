@@ -14,6 +14,7 @@ import (
 
 	"github.com/headroomhq/headroom/capacity"
 	"github.com/headroomhq/headroom/collector"
+	"github.com/headroomhq/headroom/config"
 )
 
 // Gate checks that a workload fits a cluster, through its rollout, before
@@ -26,6 +27,8 @@ type Gate interface {
 type LocalGate struct {
 	Policy     capacity.Policy
 	PoolLabels []string
+	// Scheduler is how the clusters' kube-scheduler is configured.
+	Scheduler config.Scheduler
 }
 
 // Check implements Gate.
@@ -38,7 +41,9 @@ func (g LocalGate) Check(ctx context.Context, c *Cluster, workload runtime.Objec
 	if err != nil {
 		return nil, err
 	}
-	return capacity.NewCluster(nodes, pods, capacity.Options{Name: c.Name, PoolLabels: g.PoolLabels}).Check(w, g.Policy), nil
+	opts := capacity.Options{Name: c.Name, PoolLabels: g.PoolLabels,
+		PercentageOfNodesToScore: g.Scheduler.PercentageOfNodesToScore, Parallelism: g.Scheduler.Parallelism}
+	return capacity.NewCluster(nodes, pods, opts).Check(w, g.Policy), nil
 }
 
 // RemoteGate asks headroomd (POST /api/v1/check), which answers from its

@@ -151,7 +151,7 @@ func runDeploy(cmd *cobra.Command, o *deployOptions, appName, env, version strin
 		if cfg.Gate.Headroomd != "" {
 			opts.Gate = deployer.RemoteGate{URL: cfg.Gate.Headroomd, Policy: &policy}
 		} else {
-			opts.Gate = deployer.LocalGate{Policy: policy, PoolLabels: config.Default().Collection.PoolLabels}
+			opts.Gate = deployer.LocalGate{Policy: policy, PoolLabels: config.Default().Collection.PoolLabels, Scheduler: cfg.Gate.Scheduler}
 		}
 	}
 	sum, err := deployer.Run(cmd.Context(), opts)
