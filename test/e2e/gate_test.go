@@ -1215,7 +1215,7 @@ func gateReport(t *testing.T, seed int, outcomes []gateOutcome, took time.Durati
 	// scenario creates its nodes one by one, in name order) and its filter
 	// goroutines not to interleave where nodes of two pools tie (the
 	// gate's answer is the order one goroutine finds them in; on the test
-	// stack, with up to 14 nodes, the parallel scheduler found them so in
+	// stack, with at most 24 nodes, the parallel scheduler found them so in
 	// 24 reruns of the three scenarios of the default seed that tie).
 	if exact*100 < known*99 {
 		t.Errorf("exact %.1f %%, want at least 99 %%", pct(exact, known))
