@@ -178,7 +178,9 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 	scratch.release()
 	base.resScore, base.resValid = nil, nil
 	runs := []outcome{c.simulate(base, w, old, 0)}
-	if runs[0].s.tiesAcrossPools || len(old) > 0 {
+	poolTies := runs[0].s.tiesAcrossPools
+	if (poolTies || len(old) > 0) && c.opts.Parallelism != 1 {
+		// With parallelism 1 every seed walks alike (heapPick).
 		runs = append(runs, c.simulateSeeds(base, w, old, tieRuns)...)
 	}
 	defer func() {
@@ -223,6 +225,9 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 	}
 	if res.ReplicasFitMin != res.ReplicasFitMax {
 		res.Notes = append(res.Notes, fmt.Sprintf("which of equally scored nodes the scheduler takes depends on the order its parallel filtering found them: the answer is for the nodes found in the order it walks them, as one goroutine finds them; between %d and %d replicas fit in the %d orders simulated (a sample of the orders its goroutines may take; with parallelism 1 there is one)", res.ReplicasFitMin, res.ReplicasFitMax, len(runs)))
+	}
+	if poolTies {
+		res.Notes = append(res.Notes, "nodes of different pools scored alike: the split over pools takes the scheduler to walk each zone's nodes by name, as it does after it starts; nodes added since it started come last in their zone")
 	}
 	res.Notes = append(res.Notes, main.t.approximate...)
 	res.Margin = c.margin(main.s, main.t)
