@@ -227,7 +227,7 @@ func (c *Cluster) Check(w *Workload, p Policy) *Result {
 		res.Notes = append(res.Notes, fmt.Sprintf("which of equally scored nodes the scheduler takes depends on the order its parallel filtering found them: the answer is for the nodes found in the order it walks them, as one goroutine finds them; between %d and %d replicas fit in the %d orders simulated (a sample of the orders its goroutines may take; with parallelism 1 there is one)", res.ReplicasFitMin, res.ReplicasFitMax, len(runs)))
 	}
 	if poolTies {
-		res.Notes = append(res.Notes, "nodes of different pools scored alike: the split over pools takes the scheduler to walk each zone's nodes by name, as it does after it starts; nodes added since it started come last in their zone")
+		res.Notes = append(res.Notes, "nodes of different pools scored alike: the split over pools assumes the scheduler walks each zone's nodes by name, as it does after it starts; nodes added since it started come last in their zone")
 	}
 	res.Notes = append(res.Notes, main.t.approximate...)
 	res.Margin = c.margin(main.s, main.t)

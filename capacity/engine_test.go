@@ -156,7 +156,7 @@ func TestCheckTieGoesToTheFirstNodeWalked(t *testing.T) {
 		if parallelism == 0 && len(ranged) == 0 {
 			t.Errorf("parallelism 0: no pool has a range, want the other orders' placements")
 		}
-		if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "walk each zone's nodes by name") }) {
+		if !slices.ContainsFunc(res.Notes, func(n string) bool { return strings.Contains(n, "walks each zone's nodes by name") }) {
 			t.Errorf("parallelism %d: notes %q, want one saying the split rests on the node order", parallelism, res.Notes)
 		}
 	}
