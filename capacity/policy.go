@@ -12,6 +12,14 @@ import (
 	"github.com/headroomhq/headroom/config"
 )
 
+// OptionsOf is the model of the named cluster whose kube-scheduler runs
+// with s (headroomd's clusters[].scheduler, the deploy config's
+// gate.scheduler), its pools named by poolLabels.
+func OptionsOf(name string, poolLabels []string, s config.Scheduler) Options {
+	return Options{Name: name, PoolLabels: poolLabels,
+		PercentageOfNodesToScore: s.PercentageOfNodesToScore, Parallelism: s.Parallelism}
+}
+
 // PolicyOf is a configured gate policy (headroomd's gate.policy, the
 // deploy config's gate.policy) as Check takes it.
 func PolicyOf(p config.GatePolicy) Policy {

@@ -41,9 +41,7 @@ func (g LocalGate) Check(ctx context.Context, c *Cluster, workload runtime.Objec
 	if err != nil {
 		return nil, err
 	}
-	opts := capacity.Options{Name: c.Name, PoolLabels: g.PoolLabels,
-		PercentageOfNodesToScore: g.Scheduler.PercentageOfNodesToScore, Parallelism: g.Scheduler.Parallelism}
-	return capacity.NewCluster(nodes, pods, opts).Check(w, g.Policy), nil
+	return capacity.NewCluster(nodes, pods, capacity.OptionsOf(c.Name, g.PoolLabels, g.Scheduler)).Check(w, g.Policy), nil
 }
 
 // RemoteGate asks headroomd (POST /api/v1/check), which answers from its

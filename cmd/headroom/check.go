@@ -276,9 +276,8 @@ func runCheck(cmd *cobra.Command, o checkOptions, req checkRequest) error {
 		}
 	}
 
-	opts := capacity.Options{Name: name, PoolLabels: poolLabels,
-		PercentageOfNodesToScore: o.percentageOfNodesToScore, Parallelism: o.parallelism}
-	res := capacity.NewCluster(nodes, pods, opts).Check(w, req.policy)
+	sched := config.Scheduler{PercentageOfNodesToScore: o.percentageOfNodesToScore, Parallelism: o.parallelism}
+	res := capacity.NewCluster(nodes, pods, capacity.OptionsOf(name, poolLabels, sched)).Check(w, req.policy)
 	if err := printResult(cmd.OutOrStdout(), o.output, res); err != nil {
 		return err
 	}

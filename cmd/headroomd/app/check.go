@@ -231,9 +231,7 @@ func (h *checkHandler) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 				done <- outcome{panicked: p}
 			}
 		}()
-		opts := capacity.Options{Name: req.Cluster, PoolLabels: gc.poolLabels,
-			PercentageOfNodesToScore: gc.scheduler.PercentageOfNodesToScore, Parallelism: gc.scheduler.Parallelism}
-		done <- outcome{res: h.check(nodes, pods, opts, wl, policy)}
+		done <- outcome{res: h.check(nodes, pods, capacity.OptionsOf(req.Cluster, gc.poolLabels, gc.scheduler), wl, policy)}
 	}()
 	select {
 	case o := <-done:
